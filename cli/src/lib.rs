@@ -1,0 +1,7 @@
+//! The `veet` command's building blocks, usable from tests.
+//!
+//! - [`dev`]: the one-process local meeting server (`veet dev`).
+//! - [`duration`]: `1h`/`30m`/`90s` style durations for flags.
+
+pub mod dev;
+pub mod duration;

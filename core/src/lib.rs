@@ -1,0 +1,13 @@
+//! veet-core: what every Veet component shares.
+//!
+//! - [`protocol`]: the JSON frames between clients, signaling handlers and SFU nodes.
+//! - [`token`]: join tokens (HS256 JWTs).
+//! - [`routing`]: connections, rooms, the SFU node registry and node inboxes, in Redis or in memory.
+//! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
+//! - [`room_code`]: Meet-style room codes.
+
+pub mod gateway;
+pub mod protocol;
+pub mod room_code;
+pub mod routing;
+pub mod token;

@@ -1,0 +1,523 @@
+//! The signaling protocol: every JSON frame a client and the servers exchange.
+//!
+//! Client → server frames carry an `action` (API Gateway routes on `$request.body.action`);
+//! server → client frames carry a `type`. Messages routed from the signaling handlers to an SFU
+//! node's inbox are [`NodeMessage`]s. The web client's TypeScript types are generated from these
+//! definitions (`ts-rs`), and a test fails when the checked-in copy is stale.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// API Gateway's WebSocket frame limit; larger client frames are refused with `frame_too_large`.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// API Gateway's WebSocket message limit: a larger message closes the connection (1009).
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 4000;
+
+/// Which of a participant's two peer connections a signal belongs to.
+///
+/// The *publisher* connection carries the participant's own media to the SFU (the client
+/// offers); the *subscriber* connection carries everyone else's media to the client (the SFU
+/// offers, and renegotiates when tracks come and go). Separate directions make offers glare-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+/// One trickled ICE candidate, as `RTCIceCandidateInit` has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default, rename = "sdpMid", skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub sdp_mid: Option<String>,
+    #[serde(
+        default,
+        rename = "sdpMLineIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional)]
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// An SDP offer, SDP answer or ICE candidate for one peer connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    Offer { sdp: String },
+    Answer { sdp: String },
+    Candidate { candidate: IceCandidate },
+}
+
+/// Kind of a media track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+/// What a track carries, so clients can lay out a screen share differently from a camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    #[default]
+    Camera,
+    Microphone,
+    ScreenShare,
+    ScreenShareAudio,
+}
+
+/// A published track as the room sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TrackInfo {
+    /// Stable id of the track within the room (the SFU's id, also the `MediaStreamTrack` id
+    /// subscribers see).
+    pub id: String,
+    pub kind: TrackKind,
+    #[serde(default)]
+    pub source: TrackSource,
+    #[serde(default)]
+    pub muted: bool,
+}
+
+/// What a participant may do, taken from its join token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Grants {
+    #[serde(default = "yes")]
+    pub can_publish: bool,
+    #[serde(default = "yes")]
+    pub can_subscribe: bool,
+    #[serde(default = "yes")]
+    pub can_publish_data: bool,
+    #[serde(default)]
+    pub room_admin: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self {
+            can_publish: true,
+            can_subscribe: true,
+            can_publish_data: true,
+            room_admin: false,
+        }
+    }
+}
+
+/// A participant as the room sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ParticipantInfo {
+    /// Unique per join; a participant who reconnects gets a new id.
+    pub id: String,
+    /// Who the token says this is; one identity is in a room at most once.
+    pub identity: String,
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub joined_at: u64,
+    #[serde(default)]
+    pub tracks: Vec<TrackInfo>,
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+/// A STUN/TURN server, shaped like `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub credential: Option<String>,
+}
+
+/// A frame a client sends. The `action` field selects the API Gateway route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Enter the room named in the connection's token.
+    Join {},
+    /// Leave the room (the socket may stay open).
+    Leave {},
+    /// SDP or ICE for one of the participant's peer connections.
+    Signal { role: PeerRole, signal: Signal },
+    /// Mute or unmute one of the participant's own published tracks.
+    Mute { track_id: String, muted: bool },
+    /// A chat message to everyone in the room.
+    Chat { text: String },
+    /// Keep-alive; answered with `pong`. API Gateway drops connections idle for 10 minutes.
+    Ping {},
+}
+
+impl ClientFrame {
+    /// Every action a client may send; the API Gateway routes besides `$connect`,
+    /// `$disconnect` and `$default`.
+    pub const ACTIONS: [&'static str; 6] = ["join", "leave", "signal", "mute", "chat", "ping"];
+}
+
+/// Why a request failed. The serialized name is a stable machine-readable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or not a JSON object.
+    MalformedFrame,
+    /// The `action` is not one the server knows.
+    UnknownAction,
+    /// The action is known but a field is missing or has the wrong type.
+    InvalidFrame,
+    /// The frame is over [`MAX_FRAME_BYTES`].
+    FrameTooLarge,
+    /// No token was presented.
+    TokenMissing,
+    /// The token is not a well-formed JWT.
+    TokenMalformed,
+    /// The token's signature does not verify.
+    TokenInvalidSignature,
+    /// The token is signed with an algorithm other than HS256 (including `none`).
+    TokenWrongAlgorithm,
+    /// The token's `exp` has passed.
+    TokenExpired,
+    /// The token's `nbf` is in the future.
+    TokenNotYetValid,
+    /// The token is for another room.
+    TokenWrongRoom,
+    /// The token lacks the grant the action needs.
+    PermissionDenied,
+    /// The action needs a joined participant.
+    NotJoined,
+    /// `join` on a connection that has already joined.
+    AlreadyJoined,
+    /// The room has as many participants as it allows.
+    RoomFull,
+    /// The room does not exist (or was closed).
+    RoomNotFound,
+    /// No SFU node is alive to host the room.
+    NoNodeAvailable,
+    /// The connection is unknown (never connected, or gone).
+    UnknownConnection,
+    /// Too many frames too fast.
+    RateLimited,
+    /// The same identity joined the room from another connection; this one is closed.
+    Replaced,
+    /// A server-side failure (Redis down, …); retrying may help.
+    Internal,
+}
+
+/// Why a room was closed for everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Deleted through the room API or by an admin.
+    Deleted,
+    /// Its SFU node is shutting down; rejoin to continue on another node.
+    NodeDraining,
+    /// Its SFU node died; rejoin to continue on another node.
+    NodeFailed,
+}
+
+/// A frame the server sends to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The join succeeded.
+    Joined {
+        room: String,
+        /// The joining participant.
+        participant: ParticipantInfo,
+        /// Everyone else already in the room.
+        participants: Vec<ParticipantInfo>,
+        ice_servers: Vec<IceServer>,
+    },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: String,
+    },
+    /// An SDP offer from the SFU (for the subscriber connection).
+    Offer {
+        role: PeerRole,
+        sdp: String,
+    },
+    /// An SDP answer from the SFU (for the publisher connection).
+    Answer {
+        role: PeerRole,
+        sdp: String,
+    },
+    /// A trickled ICE candidate from the SFU.
+    Candidate {
+        role: PeerRole,
+        candidate: IceCandidate,
+    },
+    TrackPublished {
+        participant_id: String,
+        track: TrackInfo,
+    },
+    TrackUnpublished {
+        participant_id: String,
+        track_id: String,
+    },
+    MuteChanged {
+        participant_id: String,
+        track_id: String,
+        muted: bool,
+    },
+    Chat {
+        /// Unique id, so clients can de-duplicate after a reconnect.
+        id: String,
+        participant_id: String,
+        name: String,
+        text: String,
+        #[ts(type = "number")]
+        sent_at: u64,
+    },
+    Pong {},
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    RoomClosed {
+        reason: CloseReason,
+    },
+}
+
+impl ServerFrame {
+    /// An `error` frame.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serializing these plain data types cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            String::from(r#"{"type":"error","code":"internal","message":"serialization failed"}"#)
+        })
+    }
+}
+
+/// A message routed from the signaling handlers to the SFU node hosting a room, over the
+/// node's inbox channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeMessage {
+    /// A participant joined; the node sets up its peer connections.
+    Join {
+        room: String,
+        connection_id: String,
+        participant: ParticipantInfo,
+    },
+    /// A participant left or its socket closed.
+    Leave {
+        room: String,
+        participant_id: String,
+    },
+    /// SDP/ICE from a participant.
+    Signal {
+        room: String,
+        participant_id: String,
+        role: PeerRole,
+        signal: Signal,
+    },
+    /// A participant muted or unmuted one of its tracks.
+    Mute {
+        room: String,
+        participant_id: String,
+        track_id: String,
+        muted: bool,
+    },
+    /// The room was closed for everyone.
+    CloseRoom { room: String, reason: CloseReason },
+}
+
+impl NodeMessage {
+    /// The room the message is about.
+    pub fn room(&self) -> &str {
+        match self {
+            NodeMessage::Join { room, .. }
+            | NodeMessage::Leave { room, .. }
+            | NodeMessage::Signal { room, .. }
+            | NodeMessage::Mute { room, .. }
+            | NodeMessage::CloseRoom { room, .. } => room,
+        }
+    }
+}
+
+/// How a client frame failed to parse, mapped to the code the client is told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FrameError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The `error` frame that tells the client.
+    pub fn to_frame(&self) -> ServerFrame {
+        ServerFrame::error(self.code, self.message.clone())
+    }
+}
+
+impl ClientFrame {
+    /// Parses one client frame, telling apart the ways it can be wrong.
+    pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(FrameError::new(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            FrameError::new(ErrorCode::MalformedFrame, format!("frame is not JSON: {e}"))
+        })?;
+        let action = match value.get("action") {
+            Some(serde_json::Value::String(a)) => a.clone(),
+            Some(_) => {
+                return Err(FrameError::new(
+                    ErrorCode::InvalidFrame,
+                    "field `action` must be a string",
+                ))
+            }
+            None if value.is_object() => {
+                return Err(FrameError::new(
+                    ErrorCode::InvalidFrame,
+                    "missing field `action`",
+                ))
+            }
+            None => {
+                return Err(FrameError::new(
+                    ErrorCode::MalformedFrame,
+                    "frame must be a JSON object",
+                ))
+            }
+        };
+        if !Self::ACTIONS.contains(&action.as_str()) {
+            return Err(FrameError::new(
+                ErrorCode::UnknownAction,
+                format!("unknown action `{action}`"),
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            FrameError::new(
+                ErrorCode::InvalidFrame,
+                format!("invalid `{action}` frame: {e}"),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_use_action_tags() {
+        let f = ClientFrame::parse(
+            r#"{"action":"signal","role":"publisher","signal":{"kind":"offer","sdp":"v=0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::Signal {
+                role: PeerRole::Publisher,
+                signal: Signal::Offer { sdp: "v=0".into() }
+            }
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"action":"join"}"#).unwrap(),
+            ClientFrame::Join {}
+        );
+        let c = ClientFrame::parse(
+            r#"{"action":"signal","role":"subscriber","signal":{"kind":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}}"#,
+        )
+        .unwrap();
+        match c {
+            ClientFrame::Signal {
+                signal: Signal::Candidate { candidate },
+                ..
+            } => {
+                assert_eq!(candidate.sdp_mid.as_deref(), Some("0"));
+                assert_eq!(candidate.sdp_mline_index, Some(0));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parse_errors_have_distinct_codes() {
+        let code = |s: &str| ClientFrame::parse(s).unwrap_err().code;
+        assert_eq!(code("{not json"), ErrorCode::MalformedFrame);
+        assert_eq!(code("[1,2]"), ErrorCode::MalformedFrame);
+        assert_eq!(code(r#"{"action":"dance"}"#), ErrorCode::UnknownAction);
+        assert_eq!(code(r#"{"text":"hi"}"#), ErrorCode::InvalidFrame);
+        assert_eq!(code(r#"{"action":"chat"}"#), ErrorCode::InvalidFrame);
+        assert_eq!(code(r#"{"action":7}"#), ErrorCode::InvalidFrame);
+        let big = format!(r#"{{"action":"chat","text":"{}"}}"#, "x".repeat(40 * 1024));
+        assert_eq!(code(&big), ErrorCode::FrameTooLarge);
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let e = ClientFrame::parse(r#"{"action":"mute","track_id":"t"}"#).unwrap_err();
+        assert!(e.message.contains("muted"), "{}", e.message);
+    }
+
+    #[test]
+    fn server_frames_round_trip() {
+        let frames = vec![
+            ServerFrame::error(ErrorCode::RoomFull, "full"),
+            ServerFrame::Pong {},
+            ServerFrame::RoomClosed {
+                reason: CloseReason::Deleted,
+            },
+            ServerFrame::Candidate {
+                role: PeerRole::Subscriber,
+                candidate: IceCandidate {
+                    candidate: "c".into(),
+                    sdp_mid: None,
+                    sdp_mline_index: Some(1),
+                },
+            },
+        ];
+        for f in frames {
+            let json = f.to_json();
+            let back: ServerFrame = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, f);
+        }
+        assert_eq!(
+            ServerFrame::error(ErrorCode::TokenExpired, "x").to_json(),
+            r#"{"type":"error","code":"token_expired","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn every_action_parses_from_its_name() {
+        for a in ClientFrame::ACTIONS {
+            let err = ClientFrame::parse(&format!(r#"{{"action":"{a}"}}"#)).err();
+            assert_ne!(err.map(|e| e.code), Some(ErrorCode::UnknownAction), "{a}");
+        }
+    }
+}

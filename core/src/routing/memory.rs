@@ -1,0 +1,329 @@
+//! In-process routing for local mode: one mutex over plain maps, inboxes as channels.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use super::*;
+
+/// Inbox channel depth; a node that falls this far behind loses the oldest messages (and
+/// logs it), as a Redis pub/sub subscriber with a full output buffer would be cut off.
+const INBOX_CAPACITY: usize = 4096;
+
+#[derive(Default)]
+struct RoomEntry {
+    info: Option<RoomInfo>,
+    participants: Vec<ParticipantRecord>,
+}
+
+struct NodeEntry {
+    info: NodeInfo,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    connections: HashMap<String, Connection>,
+    rooms: HashMap<String, RoomEntry>,
+    nodes: HashMap<String, NodeEntry>,
+}
+
+impl State {
+    fn live_node(&self, id: &str) -> Option<&NodeInfo> {
+        self.nodes
+            .get(id)
+            .filter(|n| n.expires > Instant::now())
+            .map(|n| &n.info)
+    }
+}
+
+/// Routing state held in this process.
+pub struct MemoryRouting {
+    state: Mutex<State>,
+    inboxes: Mutex<HashMap<String, broadcast::Sender<NodeMessage>>>,
+}
+
+impl Default for MemoryRouting {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryRouting {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            inboxes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing every room, so recover the guard.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn inbox(&self, node: &str) -> broadcast::Sender<NodeMessage> {
+        let mut inboxes = self.inboxes.lock().unwrap_or_else(|e| e.into_inner());
+        inboxes
+            .entry(node.to_owned())
+            .or_insert_with(|| broadcast::channel(INBOX_CAPACITY).0)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for MemoryRouting {
+    async fn put_connection(&self, conn: &Connection) -> Result<()> {
+        self.state()
+            .connections
+            .insert(conn.id.clone(), conn.clone());
+        Ok(())
+    }
+
+    async fn connection(&self, id: &str) -> Result<Option<Connection>> {
+        Ok(self.state().connections.get(id).cloned())
+    }
+
+    async fn remove_connection(&self, id: &str) -> Result<Option<Connection>> {
+        Ok(self.state().connections.remove(id))
+    }
+}
+
+fn new_room(code: &str, settings: RoomSettings) -> RoomInfo {
+    RoomInfo {
+        code: code.to_owned(),
+        node: None,
+        created_at: unix_millis(),
+        settings,
+    }
+}
+
+#[async_trait]
+impl RoomStore for MemoryRouting {
+    async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool> {
+        let mut st = self.state();
+        let entry = st.rooms.entry(code.to_owned()).or_default();
+        if entry.info.is_some() {
+            return Ok(false);
+        }
+        entry.info = Some(new_room(code, settings));
+        Ok(true)
+    }
+
+    async fn room(&self, code: &str) -> Result<Option<RoomInfo>> {
+        Ok(self.state().rooms.get(code).and_then(|r| r.info.clone()))
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<String>> {
+        let st = self.state();
+        let mut codes: Vec<String> = st
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.info.is_some())
+            .map(|(c, _)| c.clone())
+            .collect();
+        codes.sort();
+        Ok(codes)
+    }
+
+    async fn assign_node(&self, code: &str) -> Result<Option<String>> {
+        let mut st = self.state();
+        let current = st
+            .rooms
+            .get(code)
+            .and_then(|r| r.info.as_ref())
+            .and_then(|i| i.node.clone());
+        if let Some(node) = current {
+            if st.live_node(&node).is_some() {
+                return Ok(Some(node));
+            }
+        }
+        let now = Instant::now();
+        let chosen = st
+            .nodes
+            .values()
+            .filter(|n| n.expires > now && !n.info.draining)
+            .min_by(|a, b| {
+                a.info
+                    .load
+                    .score()
+                    .total_cmp(&b.info.load.score())
+                    .then_with(|| a.info.id.cmp(&b.info.id))
+            })
+            .map(|n| n.info.id.clone());
+        let Some(node) = chosen else {
+            return Ok(None);
+        };
+        // Count the room at once so back-to-back new rooms spread before the next heartbeat.
+        if let Some(n) = st.nodes.get_mut(&node) {
+            n.info.load.rooms += 1;
+        }
+        let entry = st.rooms.entry(code.to_owned()).or_default();
+        entry
+            .info
+            .get_or_insert_with(|| new_room(code, RoomSettings::default()))
+            .node = Some(node.clone());
+        Ok(Some(node))
+    }
+
+    async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome> {
+        let mut st = self.state();
+        let entry = st.rooms.entry(code.to_owned()).or_default();
+        let settings = entry
+            .info
+            .get_or_insert_with(|| new_room(code, RoomSettings::default()))
+            .settings;
+        let replaced = entry
+            .participants
+            .iter()
+            .position(|p| p.info.identity == record.info.identity)
+            .map(|i| entry.participants.remove(i));
+        let max = settings.max_participants as usize;
+        if max > 0 && entry.participants.len() >= max {
+            if let Some(r) = replaced {
+                entry.participants.push(r);
+            }
+            return Ok(AddOutcome::Full);
+        }
+        entry.participants.push(record.clone());
+        Ok(AddOutcome::Added { replaced })
+    }
+
+    async fn remove_participant(&self, code: &str, participant_id: &str) -> Result<Removal> {
+        let mut st = self.state();
+        let Some(entry) = st.rooms.get_mut(code) else {
+            return Ok(Removal {
+                removed: None,
+                remaining: 0,
+            });
+        };
+        let removed = entry
+            .participants
+            .iter()
+            .position(|p| p.info.id == participant_id)
+            .map(|i| entry.participants.remove(i));
+        Ok(Removal {
+            removed,
+            remaining: entry.participants.len(),
+        })
+    }
+
+    async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool> {
+        let mut st = self.state();
+        let slot = st.rooms.get_mut(code).and_then(|r| {
+            r.participants
+                .iter_mut()
+                .find(|p| p.info.id == record.info.id)
+        });
+        Ok(match slot {
+            Some(p) => {
+                *p = record.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn participant(
+        &self,
+        code: &str,
+        participant_id: &str,
+    ) -> Result<Option<ParticipantRecord>> {
+        Ok(self.state().rooms.get(code).and_then(|r| {
+            r.participants
+                .iter()
+                .find(|p| p.info.id == participant_id)
+                .cloned()
+        }))
+    }
+
+    async fn participants(&self, code: &str) -> Result<Vec<ParticipantRecord>> {
+        Ok(self
+            .state()
+            .rooms
+            .get(code)
+            .map(|r| r.participants.clone())
+            .unwrap_or_default())
+    }
+
+    async fn delete_room_if_empty(&self, code: &str) -> Result<bool> {
+        let mut st = self.state();
+        if st
+            .rooms
+            .get(code)
+            .is_some_and(|r| r.participants.is_empty())
+        {
+            st.rooms.remove(code);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn delete_room(&self, code: &str) -> Result<()> {
+        self.state().rooms.remove(code);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NodeRegistry for MemoryRouting {
+    async fn heartbeat(&self, node: &NodeInfo, ttl: Duration) -> Result<()> {
+        self.state().nodes.insert(
+            node.id.clone(),
+            NodeEntry {
+                info: node.clone(),
+                expires: Instant::now() + ttl,
+            },
+        );
+        Ok(())
+    }
+
+    async fn node(&self, id: &str) -> Result<Option<NodeInfo>> {
+        Ok(self.state().live_node(id).cloned())
+    }
+
+    async fn live_nodes(&self) -> Result<Vec<NodeInfo>> {
+        let mut st = self.state();
+        let now = Instant::now();
+        st.nodes.retain(|_, n| n.expires > now);
+        let mut nodes: Vec<NodeInfo> = st.nodes.values().map(|n| n.info.clone()).collect();
+        nodes.sort_by(|a, b| a.load.score().total_cmp(&b.load.score()));
+        Ok(nodes)
+    }
+
+    async fn deregister(&self, id: &str) -> Result<()> {
+        self.state().nodes.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageBus for MemoryRouting {
+    async fn publish(&self, node: &str, message: &NodeMessage) -> Result<usize> {
+        Ok(self.inbox(node).send(message.clone()).unwrap_or(0))
+    }
+
+    async fn subscribe(&self, node: &str) -> Result<Inbox> {
+        let rx = self.inbox(node).subscribe();
+        let node = node.to_owned();
+        Ok(Box::pin(futures::stream::unfold(rx, move |mut rx| {
+            let node = node.clone();
+            async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(m) => return Some((m, rx)),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(node, lost = n, "inbox lagged; messages dropped");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        })))
+    }
+}

@@ -1,0 +1,482 @@
+//! Routing in Redis (ElastiCache in AWS).
+//!
+//! Layout (prefix `veet:`; a room's keys share the `{code}` hash tag so they sit in one slot):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `veet:conn:{id}` | string (JSON), TTL 2 h 10 min | [`Connection`] |
+//! | `veet:room:{code}` | hash | `node`, `created_at`, `settings` (JSON) |
+//! | `veet:room:{code}:participants` | hash | participant id → [`ParticipantRecord`] JSON |
+//! | `veet:room:{code}:identities` | hash | identity → participant id |
+//! | `veet:rooms` | set | room codes |
+//! | `veet:node:{id}` | hash, TTL = heartbeat TTL | `info` ([`NodeInfo`] JSON), `draining` |
+//! | `veet:nodes` | sorted set | node id → load score (+1 per room assigned since the last heartbeat) |
+//! | `veet:inbox:{id}` | pub/sub channel | [`NodeMessage`] JSON |
+//!
+//! Multi-key invariants (assignment, capacity, last-one-out) are Lua scripts, so they are
+//! atomic without locks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ::redis::aio::ConnectionManager;
+use ::redis::{AsyncCommands, Client, Script};
+use async_trait::async_trait;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::*;
+
+const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
+const NODES_KEY: &str = "veet:nodes";
+const ROOMS_KEY: &str = "veet:rooms";
+const NODE_PREFIX: &str = "veet:node:";
+
+fn conn_key(id: &str) -> String {
+    format!("veet:conn:{id}")
+}
+fn room_key(code: &str) -> String {
+    format!("veet:room:{{{code}}}")
+}
+fn participants_key(code: &str) -> String {
+    format!("veet:room:{{{code}}}:participants")
+}
+fn identities_key(code: &str) -> String {
+    format!("veet:room:{{{code}}}:identities")
+}
+fn node_key(id: &str) -> String {
+    format!("{NODE_PREFIX}{id}")
+}
+fn inbox_channel(node: &str) -> String {
+    format!("veet:inbox:{node}")
+}
+
+/// Keeps a room's node if it is alive; otherwise picks the live, non-draining node with the
+/// lowest score, dropping dead ones from the set on the way.
+const ASSIGN_NODE: &str = r#"
+local cur = redis.call('HGET', KEYS[1], 'node')
+if cur and redis.call('EXISTS', ARGV[1] .. cur) == 1 then
+  return cur
+end
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+for _, id in ipairs(ids) do
+  local nk = ARGV[1] .. id
+  if redis.call('EXISTS', nk) == 1 then
+    if redis.call('HGET', nk, 'draining') ~= '1' then
+      redis.call('HSET', KEYS[1], 'node', id)
+      if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[2]) == 1 then
+        redis.call('HSET', KEYS[1], 'settings', ARGV[4])
+      end
+      redis.call('SADD', KEYS[3], ARGV[3])
+      redis.call('ZINCRBY', KEYS[2], 1, id)
+      return id
+    end
+  else
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+return false
+"#;
+
+/// Adds a participant unless the room is full; replaces one with the same identity.
+/// Returns {status, replaced-record-or-empty}.
+const ADD_PARTICIPANT: &str = r#"
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[4]) == 1 then
+  redis.call('HSET', KEYS[1], 'settings', ARGV[5])
+  redis.call('SADD', KEYS[4], ARGV[6])
+end
+local settings = cjson.decode(redis.call('HGET', KEYS[1], 'settings') or '{}')
+local max = tonumber(settings['max_participants'] or 0)
+local old_id = redis.call('HGET', KEYS[3], ARGV[2])
+local replaced = ''
+local count = redis.call('HLEN', KEYS[2])
+if old_id then
+  replaced = redis.call('HGET', KEYS[2], old_id) or ''
+  if replaced ~= '' then count = count - 1 end
+end
+if max > 0 and count >= max then
+  return {'full', ''}
+end
+if old_id then
+  redis.call('HDEL', KEYS[2], old_id)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+return {'added', replaced}
+"#;
+
+/// Removes a participant; returns {record-or-empty, remaining}.
+const REMOVE_PARTICIPANT: &str = r#"
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if not rec then
+  return {'', redis.call('HLEN', KEYS[1])}
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local ok, decoded = pcall(cjson.decode, rec)
+if ok and decoded['info'] and decoded['info']['identity'] then
+  local ident = decoded['info']['identity']
+  if redis.call('HGET', KEYS[2], ident) == ARGV[1] then
+    redis.call('HDEL', KEYS[2], ident)
+  end
+end
+return {rec, redis.call('HLEN', KEYS[1])}
+"#;
+
+const UPDATE_PARTICIPANT: &str = r#"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+const DELETE_IF_EMPTY: &str = r#"
+if redis.call('HLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('SREM', KEYS[4], ARGV[1])
+  return 1
+end
+return 0
+"#;
+
+/// Routing state in Redis.
+#[derive(Clone)]
+pub struct RedisRouting {
+    client: Client,
+    conn: ConnectionManager,
+    assign: Script,
+    add: Script,
+    remove: Script,
+    update: Script,
+    delete_if_empty: Script,
+}
+
+impl RedisRouting {
+    /// Connects to Redis at `url`; the connection reconnects by itself after failures.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let client = Client::open(url)?;
+        let conn = ConnectionManager::new(client.clone()).await?;
+        Ok(Self {
+            client,
+            conn,
+            assign: Script::new(ASSIGN_NODE),
+            add: Script::new(ADD_PARTICIPANT),
+            remove: Script::new(REMOVE_PARTICIPANT),
+            update: Script::new(UPDATE_PARTICIPANT),
+            delete_if_empty: Script::new(DELETE_IF_EMPTY),
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_str(s)?)
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+#[async_trait]
+impl ConnectionStore for RedisRouting {
+    async fn put_connection(&self, conn: &Connection) -> Result<()> {
+        let _: () = self
+            .conn()
+            .set_ex(conn_key(&conn.id), encode(conn)?, CONNECTION_TTL_SECS)
+            .await?;
+        Ok(())
+    }
+
+    async fn connection(&self, id: &str) -> Result<Option<Connection>> {
+        let v: Option<String> = self.conn().get(conn_key(id)).await?;
+        v.as_deref().map(decode).transpose()
+    }
+
+    async fn remove_connection(&self, id: &str) -> Result<Option<Connection>> {
+        let v: Option<String> = self.conn().get_del(conn_key(id)).await?;
+        v.as_deref().map(decode).transpose()
+    }
+}
+
+#[async_trait]
+impl RoomStore for RedisRouting {
+    async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool> {
+        let mut c = self.conn();
+        let created: bool = c
+            .hset_nx(room_key(code), "created_at", unix_millis())
+            .await?;
+        if created {
+            let _: () = c
+                .hset(room_key(code), "settings", encode(&settings)?)
+                .await?;
+            let _: () = c.sadd(ROOMS_KEY, code).await?;
+        }
+        Ok(created)
+    }
+
+    async fn room(&self, code: &str) -> Result<Option<RoomInfo>> {
+        let fields: HashMap<String, String> = self.conn().hgetall(room_key(code)).await?;
+        let Some(created_at) = fields.get("created_at") else {
+            return Ok(None);
+        };
+        Ok(Some(RoomInfo {
+            code: code.to_owned(),
+            node: fields.get("node").cloned(),
+            created_at: created_at.parse().unwrap_or(0),
+            settings: fields
+                .get("settings")
+                .map(|s| decode(s))
+                .transpose()?
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<String>> {
+        let mut codes: Vec<String> = self.conn().smembers(ROOMS_KEY).await?;
+        codes.sort();
+        Ok(codes)
+    }
+
+    async fn assign_node(&self, code: &str) -> Result<Option<String>> {
+        let node: Option<String> = self
+            .assign
+            .key(room_key(code))
+            .key(NODES_KEY)
+            .key(ROOMS_KEY)
+            .arg(NODE_PREFIX)
+            .arg(unix_millis())
+            .arg(code)
+            .arg(encode(&RoomSettings::default())?)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(node)
+    }
+
+    async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome> {
+        let (status, replaced): (String, String) = self
+            .add
+            .key(room_key(code))
+            .key(participants_key(code))
+            .key(identities_key(code))
+            .key(ROOMS_KEY)
+            .arg(&record.info.id)
+            .arg(&record.info.identity)
+            .arg(encode(record)?)
+            .arg(unix_millis())
+            .arg(encode(&RoomSettings::default())?)
+            .arg(code)
+            .invoke_async(&mut self.conn())
+            .await?;
+        if status == "full" {
+            return Ok(AddOutcome::Full);
+        }
+        let replaced = if replaced.is_empty() {
+            None
+        } else {
+            Some(decode(&replaced)?)
+        };
+        Ok(AddOutcome::Added { replaced })
+    }
+
+    async fn remove_participant(&self, code: &str, participant_id: &str) -> Result<Removal> {
+        let (rec, remaining): (String, usize) = self
+            .remove
+            .key(participants_key(code))
+            .key(identities_key(code))
+            .arg(participant_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        let removed = if rec.is_empty() {
+            None
+        } else {
+            Some(decode(&rec)?)
+        };
+        Ok(Removal { removed, remaining })
+    }
+
+    async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool> {
+        let updated: i64 = self
+            .update
+            .key(participants_key(code))
+            .arg(&record.info.id)
+            .arg(encode(record)?)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(updated == 1)
+    }
+
+    async fn participant(
+        &self,
+        code: &str,
+        participant_id: &str,
+    ) -> Result<Option<ParticipantRecord>> {
+        let v: Option<String> = self
+            .conn()
+            .hget(participants_key(code), participant_id)
+            .await?;
+        v.as_deref().map(decode).transpose()
+    }
+
+    async fn participants(&self, code: &str) -> Result<Vec<ParticipantRecord>> {
+        let values: Vec<String> = self.conn().hvals(participants_key(code)).await?;
+        let mut records: Vec<ParticipantRecord> =
+            values.iter().map(|v| decode(v)).collect::<Result<_>>()?;
+        records.sort_by(|a, b| {
+            a.info
+                .joined_at
+                .cmp(&b.info.joined_at)
+                .then_with(|| a.info.id.cmp(&b.info.id))
+        });
+        Ok(records)
+    }
+
+    async fn delete_room_if_empty(&self, code: &str) -> Result<bool> {
+        let deleted: i64 = self
+            .delete_if_empty
+            .key(room_key(code))
+            .key(participants_key(code))
+            .key(identities_key(code))
+            .key(ROOMS_KEY)
+            .arg(code)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    async fn delete_room(&self, code: &str) -> Result<()> {
+        let mut c = self.conn();
+        let _: () = c
+            .del(&[room_key(code), participants_key(code), identities_key(code)])
+            .await?;
+        let _: () = c.srem(ROOMS_KEY, code).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NodeRegistry for RedisRouting {
+    async fn heartbeat(&self, node: &NodeInfo, ttl: Duration) -> Result<()> {
+        let key = node_key(&node.id);
+        let _: () = ::redis::pipe()
+            .atomic()
+            .hset(&key, "info", encode(node)?)
+            .hset(&key, "draining", if node.draining { "1" } else { "0" })
+            .pexpire(&key, ttl.as_millis().max(1) as i64)
+            .zadd(NODES_KEY, &node.id, node.load.score())
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn node(&self, id: &str) -> Result<Option<NodeInfo>> {
+        let v: Option<String> = self.conn().hget(node_key(id), "info").await?;
+        v.as_deref().map(decode).transpose()
+    }
+
+    async fn live_nodes(&self) -> Result<Vec<NodeInfo>> {
+        let mut c = self.conn();
+        let ids: Vec<String> = c.zrange(NODES_KEY, 0, -1).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = ::redis::pipe();
+        for id in &ids {
+            pipe.hget(node_key(id), "info");
+        }
+        let infos: Vec<Option<String>> = pipe.query_async(&mut c).await?;
+        let mut live = Vec::with_capacity(ids.len());
+        for (id, info) in ids.iter().zip(infos) {
+            match info {
+                Some(json) => live.push(decode::<NodeInfo>(&json)?),
+                None => {
+                    let _: () = c.zrem(NODES_KEY, id).await?;
+                }
+            }
+        }
+        live.sort_by(|a, b| a.load.score().total_cmp(&b.load.score()));
+        Ok(live)
+    }
+
+    async fn deregister(&self, id: &str) -> Result<()> {
+        let _: () = ::redis::pipe()
+            .del(node_key(id))
+            .zrem(NODES_KEY, id)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageBus for RedisRouting {
+    async fn publish(&self, node: &str, message: &NodeMessage) -> Result<usize> {
+        let n: usize = self
+            .conn()
+            .publish(inbox_channel(node), encode(message)?)
+            .await?;
+        Ok(n)
+    }
+
+    async fn subscribe(&self, node: &str) -> Result<Inbox> {
+        let channel = inbox_channel(node);
+        // Subscribe once here so the caller knows it is listening when this returns; the
+        // task re-subscribes after a lost connection until the inbox is dropped.
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(&channel).await?;
+        let (tx, rx) = mpsc::channel::<NodeMessage>(4096);
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let mut first = Some(pubsub);
+            loop {
+                let pubsub = match first.take() {
+                    Some(p) => p,
+                    None => match resubscribe(&client, &channel).await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(%channel, error = %e, "inbox resubscribe failed");
+                            if tx.is_closed() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                    },
+                };
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    tokio::select! {
+                        _ = tx.closed() => return,
+                        msg = messages.next() => {
+                            let Some(msg) = msg else { break };
+                            match serde_json::from_slice::<NodeMessage>(msg.get_payload_bytes()) {
+                                Ok(m) => {
+                                    if tx.send(m).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => tracing::warn!(%channel, error = %e, "undecodable inbox message"),
+                            }
+                        }
+                    }
+                }
+                tracing::warn!(%channel, "inbox connection lost; resubscribing");
+            }
+        });
+        Ok(Box::pin(tokio_stream_from(rx)))
+    }
+}
+
+async fn resubscribe(client: &Client, channel: &str) -> Result<::redis::aio::PubSub> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub)
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    rx: mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) })
+}

@@ -1,0 +1,64 @@
+//! The signaling Lambda function: serves every WebSocket route of the API Gateway API.
+//!
+//! Configuration (see `veet_lambdas::config`): `VEET_REDIS_URL` or
+//! `VEET_ELASTICACHE_REPLICATION_GROUP` (+ `VEET_REDIS_AUTH_TOKEN`), `VEET_TOKEN_SECRET`,
+//! optionally `VEET_APIGW_ENDPOINT`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use lambda_runtime::{service_fn, LambdaEvent};
+use tokio::sync::OnceCell;
+use veet_core::gateway::ApiGatewayClient;
+use veet_core::routing::Routing;
+use veet_core::token::TokenAuthority;
+use veet_lambdas::config::RedisSource;
+use veet_lambdas::Signaling;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .without_time()
+        .init();
+    let redis_url = RedisSource::from_env()?.resolve().await?;
+    let routing = Routing::redis(&redis_url)
+        .await
+        .context("connecting to Redis")?;
+    let tokens = TokenAuthority::from_env().context("VEET_TOKEN_SECRET must be set")?;
+    let endpoint_override = std::env::var("VEET_APIGW_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let signaling: OnceCell<Signaling> = OnceCell::new();
+
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+            let (routing, tokens, endpoint_override, signaling) =
+                (&routing, &tokens, &endpoint_override, &signaling);
+            async move {
+                let request = event.payload;
+                // The management endpoint is this API's own: known from the first event.
+                let s = signaling
+                    .get_or_init(|| async {
+                        let endpoint = endpoint_override.clone().unwrap_or_else(|| {
+                            let ctx = &request.request_context;
+                            format!(
+                                "https://{}/{}",
+                                ctx.domain_name.as_deref().unwrap_or_default(),
+                                ctx.stage.as_deref().unwrap_or_default()
+                            )
+                        });
+                        let gateway = ApiGatewayClient::from_env(&endpoint).await;
+                        Signaling::new(routing.clone(), tokens.clone(), Arc::new(gateway))
+                    })
+                    .await;
+                Ok::<_, lambda_runtime::Error>(s.handle(request).await)
+            }
+        },
+    ))
+    .await
+}

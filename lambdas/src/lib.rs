@@ -1,0 +1,17 @@
+//! veet-lambdas: Veet's signaling plane.
+//!
+//! - [`signaling`]: the handlers for API Gateway's WebSocket routes (`$connect`,
+//!   `$disconnect`, `join`, `leave`, `signal`, `mute`, `chat`, `ping`, `$default`).
+//! - [`config`]: configuration from environment variables, shared by the Lambda binary and
+//!   the CLI.
+//! - [`emulator`]: a local API Gateway WebSocket API that calls the same handlers.
+
+pub mod config;
+pub mod emulator;
+pub mod signaling;
+
+pub use emulator::{Emulator, Integration};
+pub use signaling::Signaling;
+
+/// Route keys API Gateway is configured with besides `$connect`, `$disconnect`, `$default`.
+pub const ROUTES: [&str; 6] = veet_core::protocol::ClientFrame::ACTIONS;

@@ -1,0 +1,63 @@
+//! `$connect`: the join token in the `token` query parameter decides whether the socket opens.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use veet_core::protocol::ErrorCode;
+use veet_core::room_code;
+use veet_core::routing::{unix_millis, Connection};
+use veet_core::token::TokenError;
+
+use super::{error_body, response, Signaling};
+
+pub(super) async fn handle(
+    s: &Signaling,
+    connection_id: &str,
+    request: &ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let query = &request.query_string_parameters;
+    let token = query.first("token").unwrap_or("");
+    let verified = match query.first("room") {
+        Some(room) => s.tokens.verify_for_room(token, room),
+        None => s.tokens.verify(token),
+    };
+    let claims = match verified {
+        Ok(c) => c,
+        Err(e) => {
+            let status = match e {
+                TokenError::WrongRoom { .. } => 403,
+                _ => 401,
+            };
+            return response(status, Some(error_body(e.code(), &e.to_string())));
+        }
+    };
+    if !room_code::is_valid(&claims.room) {
+        return response(
+            403,
+            Some(error_body(
+                ErrorCode::RoomNotFound,
+                "the token names an invalid room code",
+            )),
+        );
+    }
+    let conn = Connection {
+        id: connection_id.to_owned(),
+        room: claims.room,
+        identity: claims.sub,
+        name: claims.name,
+        grants: claims.grants,
+        participant_id: None,
+        connected_at: unix_millis(),
+    };
+    match s.routing.connections.put_connection(&conn).await {
+        Ok(()) => response(200, None),
+        Err(e) => {
+            tracing::error!(error = %e, "could not store connection");
+            response(
+                500,
+                Some(error_body(
+                    ErrorCode::Internal,
+                    "could not store the connection",
+                )),
+            )
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The signaling handlers: one module per API Gateway WebSocket route.
+//!
+//! [`Signaling::handle`] takes the `ApiGatewayWebsocketProxyRequest` API Gateway (or the local
+//! emulator) sends and returns the proxy response. `$connect` answers with an HTTP status (a
+//! non-2xx one refuses the socket); every other route answers the client with frames pushed
+//! through the [`ClientGateway`], errors included, and always returns 200.
+
+mod chat;
+mod connect;
+mod disconnect;
+mod join;
+mod leave;
+mod mute;
+mod ping;
+mod signal;
+
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::encodings::Body;
+use futures::future::join_all;
+use veet_core::gateway::{ClientGateway, GatewayError};
+use veet_core::protocol::{ClientFrame, ErrorCode, NodeMessage, ServerFrame};
+use veet_core::routing::{Connection, ParticipantRecord, Routing, RoutingError};
+use veet_core::token::TokenAuthority;
+
+/// A request that failed: the client gets an `error` frame with this code and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ActionError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ActionError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RoutingError> for ActionError {
+    fn from(e: RoutingError) -> Self {
+        tracing::error!(error = %e, "routing backend failed");
+        ActionError::new(
+            ErrorCode::Internal,
+            "the server could not reach its state store",
+        )
+    }
+}
+
+type ActionResult = Result<(), ActionError>;
+
+/// The signaling service: routing state, token checks and the client gateway.
+pub struct Signaling {
+    pub routing: Routing,
+    pub tokens: TokenAuthority,
+    pub gateway: Arc<dyn ClientGateway>,
+}
+
+impl Signaling {
+    pub fn new(routing: Routing, tokens: TokenAuthority, gateway: Arc<dyn ClientGateway>) -> Self {
+        Self {
+            routing,
+            tokens,
+            gateway,
+        }
+    }
+
+    /// Handles one API Gateway WebSocket event.
+    pub async fn handle(
+        &self,
+        request: ApiGatewayWebsocketProxyRequest,
+    ) -> ApiGatewayProxyResponse {
+        let ctx = &request.request_context;
+        let route = ctx.route_key.as_deref().unwrap_or("$default");
+        let Some(connection_id) = ctx.connection_id.as_deref() else {
+            return response(
+                400,
+                Some(error_body(
+                    ErrorCode::UnknownConnection,
+                    "event has no connection id",
+                )),
+            );
+        };
+        match route {
+            "$connect" => connect::handle(self, connection_id, &request).await,
+            "$disconnect" => {
+                disconnect::handle(self, connection_id).await;
+                response(200, None)
+            }
+            _ => {
+                let body = request.body.as_deref().unwrap_or("");
+                if let Err(e) = self.handle_frame(connection_id, body).await {
+                    self.reply(connection_id, &ServerFrame::error(e.code, e.message))
+                        .await;
+                }
+                response(200, None)
+            }
+        }
+    }
+
+    async fn handle_frame(&self, connection_id: &str, body: &str) -> ActionResult {
+        let frame = ClientFrame::parse(body).map_err(|e| ActionError::new(e.code, e.message))?;
+        let conn = self
+            .routing
+            .connections
+            .connection(connection_id)
+            .await?
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorCode::UnknownConnection,
+                    "this connection is not known; reconnect",
+                )
+            })?;
+        match frame {
+            ClientFrame::Ping {} => ping::handle(self, &conn).await,
+            ClientFrame::Join {} => join::handle(self, conn).await,
+            ClientFrame::Leave {} => leave::handle(self, conn).await,
+            ClientFrame::Signal { role, signal } => signal::handle(self, &conn, role, signal).await,
+            ClientFrame::Mute { track_id, muted } => {
+                mute::handle(self, &conn, track_id, muted).await
+            }
+            ClientFrame::Chat { text } => chat::handle(self, &conn, text).await,
+        }
+    }
+
+    /// Sends a frame to one connection; a gone connection is cleaned up.
+    pub(crate) async fn reply(&self, connection_id: &str, frame: &ServerFrame) {
+        match self.gateway.send(connection_id, frame).await {
+            Ok(()) => {}
+            Err(GatewayError::Gone(_)) => self.forget_gone(&[connection_id.to_owned()]).await,
+            Err(e) => tracing::warn!(connection_id, error = %e, "push failed"),
+        }
+    }
+
+    /// Sends one frame to every participant of `room` but `except`, concurrently; gone
+    /// connections are cleaned up afterwards.
+    pub(crate) async fn broadcast(
+        &self,
+        room: &str,
+        frame: &ServerFrame,
+        except: Option<&str>,
+    ) -> Result<(), RoutingError> {
+        let participants = self.routing.rooms.participants(room).await?;
+        let gone = self.send_all(&participants, frame, except).await;
+        self.forget_gone(&gone).await;
+        Ok(())
+    }
+
+    /// Sends to each record but `except`; returns the connections that are gone.
+    async fn send_all(
+        &self,
+        to: &[ParticipantRecord],
+        frame: &ServerFrame,
+        except: Option<&str>,
+    ) -> Vec<String> {
+        let json = frame.to_json();
+        let sends = to
+            .iter()
+            .filter(|p| Some(p.info.id.as_str()) != except)
+            .map(|p| {
+                let json = json.clone();
+                async move {
+                    match self.gateway.post(&p.connection_id, json).await {
+                        Err(GatewayError::Gone(id)) => Some(id),
+                        Err(e) => {
+                            tracing::warn!(connection_id = %p.connection_id, error = %e, "push failed");
+                            None
+                        }
+                        Ok(()) => None,
+                    }
+                }
+            });
+        join_all(sends).await.into_iter().flatten().collect()
+    }
+
+    /// Forgets connections API Gateway says are gone (HTTP 410), as if they had disconnected.
+    /// Their rooms are told once, best effort: a connection found gone while telling them is
+    /// left to its own `$disconnect`, so this never loops.
+    async fn forget_gone(&self, connection_ids: &[String]) {
+        for id in connection_ids {
+            tracing::info!(connection_id = %id, "connection gone; cleaning up");
+            match self.routing.connections.remove_connection(id).await {
+                Ok(Some(conn)) => {
+                    if let Some(pid) = &conn.participant_id {
+                        if let Err(e) = self.remove_participant_once(&conn.room, pid).await {
+                            tracing::warn!(error = %e, "cleanup of gone connection failed");
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cleanup of gone connection failed"),
+            }
+        }
+    }
+
+    /// Removes a participant from its room: tells the others and the room's node, and frees
+    /// the room when it was the last one. Returns connections found gone while telling them.
+    async fn remove_participant_once(
+        &self,
+        room: &str,
+        participant_id: &str,
+    ) -> Result<Vec<String>, RoutingError> {
+        let removal = self
+            .routing
+            .rooms
+            .remove_participant(room, participant_id)
+            .await?;
+        if removal.removed.is_none() {
+            return Ok(Vec::new());
+        }
+        let info = self.routing.rooms.room(room).await?;
+        if let Some(node) = info.as_ref().and_then(|r| r.node.as_deref()) {
+            let msg = NodeMessage::Leave {
+                room: room.to_owned(),
+                participant_id: participant_id.to_owned(),
+            };
+            self.routing.bus.publish(node, &msg).await?;
+        }
+        let frame = ServerFrame::ParticipantLeft {
+            participant_id: participant_id.to_owned(),
+        };
+        let others = self.routing.rooms.participants(room).await?;
+        let gone = self.send_all(&others, &frame, None).await;
+        if removal.remaining == 0 && self.routing.rooms.delete_room_if_empty(room).await? {
+            tracing::info!(room, "last participant left; room freed");
+        }
+        Ok(gone)
+    }
+
+    /// Removes a participant and cleans up connections found gone on the way.
+    pub(crate) async fn remove_participant(
+        &self,
+        room: &str,
+        participant_id: &str,
+    ) -> Result<(), RoutingError> {
+        let gone = self.remove_participant_once(room, participant_id).await?;
+        self.forget_gone(&gone).await;
+        Ok(())
+    }
+
+    /// The connection's participant record, or `not_joined`.
+    pub(crate) async fn joined_participant(
+        &self,
+        conn: &Connection,
+    ) -> Result<ParticipantRecord, ActionError> {
+        let pid = conn
+            .participant_id
+            .as_deref()
+            .ok_or_else(|| ActionError::new(ErrorCode::NotJoined, "join the room first"))?;
+        self.routing
+            .rooms
+            .participant(&conn.room, pid)
+            .await?
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorCode::NotJoined,
+                    "you are no longer in the room; join again",
+                )
+            })
+    }
+
+    /// Publishes a message to the node hosting `room`.
+    pub(crate) async fn route_to_node(&self, room: &str, message: &NodeMessage) -> ActionResult {
+        let node = self
+            .routing
+            .rooms
+            .room(room)
+            .await?
+            .and_then(|r| r.node)
+            .ok_or_else(|| {
+                ActionError::new(ErrorCode::RoomNotFound, "the room has no media node")
+            })?;
+        let receivers = self.routing.bus.publish(&node, message).await?;
+        if receivers == 0 {
+            tracing::warn!(room, node, "no node is listening on the room's inbox");
+        }
+        Ok(())
+    }
+}
+
+/// An `ApiGatewayProxyResponse` with a status and optional JSON body.
+pub fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
+    let mut r = ApiGatewayProxyResponse::default();
+    r.status_code = status;
+    if let Some(b) = body {
+        r.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        r.body = Some(Body::Text(b));
+    }
+    r
+}
+
+/// The JSON body of a refused `$connect`.
+pub fn error_body(code: ErrorCode, message: &str) -> String {
+    serde_json::json!({ "code": code, "message": message }).to_string()
+}
+
+/// A new participant id.
+pub(crate) fn new_id(prefix: &str) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..12)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("{prefix}{tail}")
+}
