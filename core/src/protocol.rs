@@ -43,13 +43,32 @@ pub struct IceCandidate {
     pub sdp_mline_index: Option<u16>,
 }
 
+/// What a publisher says about a track in its offer (RTP cannot tell a camera from a screen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OfferedTrack {
+    /// The `MediaStreamTrack` id, as in the offer's `a=msid` line.
+    pub id: String,
+    pub source: TrackSource,
+}
+
 /// An SDP offer, SDP answer or ICE candidate for one peer connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signal {
-    Offer { sdp: String },
-    Answer { sdp: String },
-    Candidate { candidate: IceCandidate },
+    Offer {
+        sdp: String,
+        /// Sources of the tracks the offer publishes; tracks not listed count as camera or
+        /// microphone by kind.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[ts(optional, as = "Option<Vec<OfferedTrack>>")]
+        tracks: Vec<OfferedTrack>,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: IceCandidate,
+    },
 }
 
 /// Kind of a media track.
@@ -443,7 +462,10 @@ mod tests {
             f,
             ClientFrame::Signal {
                 role: PeerRole::Publisher,
-                signal: Signal::Offer { sdp: "v=0".into() }
+                signal: Signal::Offer {
+                    sdp: "v=0".into(),
+                    tracks: vec![]
+                }
             }
         );
         assert_eq!(
@@ -520,4 +542,38 @@ mod tests {
             assert_ne!(err.map(|e| e.code), Some(ErrorCode::UnknownAction), "{a}");
         }
     }
+}
+
+/// The TypeScript declarations of every client-facing protocol type, as checked in at
+/// `web/src/protocol.gen.ts` (regenerate with `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core`).
+pub fn typescript_bindings() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let decls = [
+        PeerRole::decl(&cfg),
+        IceCandidate::decl(&cfg),
+        OfferedTrack::decl(&cfg),
+        Signal::decl(&cfg),
+        TrackKind::decl(&cfg),
+        TrackSource::decl(&cfg),
+        TrackInfo::decl(&cfg),
+        Grants::decl(&cfg),
+        ParticipantInfo::decl(&cfg),
+        IceServer::decl(&cfg),
+        ClientFrame::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        CloseReason::decl(&cfg),
+        ServerFrame::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from core/src/protocol.rs by ts-rs. Do not edit: run\n// `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core` after changing the Rust types.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!(
+        "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\n"
+    ));
+    out
 }

@@ -1,0 +1,71 @@
+// Generated from core/src/protocol.rs by ts-rs. Do not edit: run
+// `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core` after changing the Rust types.
+
+export type PeerRole = "publisher" | "subscriber";
+
+export type IceCandidate = { candidate: string, sdpMid?: string, sdpMLineIndex?: number, };
+
+export type OfferedTrack = { 
+/**
+ * The `MediaStreamTrack` id, as in the offer's `a=msid` line.
+ */
+id: string, source: TrackSource, };
+
+export type Signal = { "kind": "offer", sdp: string, 
+/**
+ * Sources of the tracks the offer publishes; tracks not listed count as camera or
+ * microphone by kind.
+ */
+tracks?: Array<OfferedTrack>, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: IceCandidate, };
+
+export type TrackKind = "audio" | "video";
+
+export type TrackSource = "camera" | "microphone" | "screen_share" | "screen_share_audio";
+
+export type TrackInfo = { 
+/**
+ * Stable id of the track within the room (the SFU's id, also the `MediaStreamTrack` id
+ * subscribers see).
+ */
+id: string, kind: TrackKind, source: TrackSource, muted: boolean, };
+
+export type Grants = { can_publish: boolean, can_subscribe: boolean, can_publish_data: boolean, room_admin: boolean, };
+
+export type ParticipantInfo = { 
+/**
+ * Unique per join; a participant who reconnects gets a new id.
+ */
+id: string, 
+/**
+ * Who the token says this is; one identity is in a room at most once.
+ */
+identity: string, name: string, 
+/**
+ * Milliseconds since the Unix epoch.
+ */
+joined_at: number, tracks: Array<TrackInfo>, grants: Grants, };
+
+export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
+
+export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", };
+
+export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "replaced" | "internal";
+
+export type CloseReason = "deleted" | "node_draining" | "node_failed";
+
+export type ServerFrame = { "type": "joined", room: string, 
+/**
+ * The joining participant.
+ */
+participant: ParticipantInfo, 
+/**
+ * Everyone else already in the room.
+ */
+participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type": "participant_joined", participant: ParticipantInfo, } | { "type": "participant_left", participant_id: string, } | { "type": "offer", role: PeerRole, sdp: string, } | { "type": "answer", role: PeerRole, sdp: string, } | { "type": "candidate", role: PeerRole, candidate: IceCandidate, } | { "type": "track_published", participant_id: string, track: TrackInfo, } | { "type": "track_unpublished", participant_id: string, track_id: string, } | { "type": "mute_changed", participant_id: string, track_id: string, muted: boolean, } | { "type": "chat", 
+/**
+ * Unique id, so clients can de-duplicate after a reconnect.
+ */
+id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, };
+
+export const MAX_FRAME_BYTES = 32768;
+export const MAX_CHAT_CHARS = 4000;
