@@ -2,17 +2,23 @@
 //! the signaling handlers, routing in memory (or Redis), and the web app.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::routing::get;
-use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use veet_core::gateway::ApiGatewayClient;
 use veet_core::routing::Routing;
 use veet_core::token::TokenAuthority;
+use veet_lambdas::room_api::{HttpRequest, RoomApi, RoomApiSettings};
 use veet_lambdas::{Emulator, Signaling, ROUTES};
 
 /// How to run the local server.
@@ -24,6 +30,8 @@ pub struct DevConfig {
     /// Redis URL; `None` keeps routing in memory.
     pub redis: Option<String>,
     pub tokens: TokenAuthority,
+    /// The built web app; `None` serves a page that says how to build it.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl DevConfig {
@@ -34,6 +42,7 @@ impl DevConfig {
             port,
             redis: None,
             tokens,
+            web_dir: None,
         }
     }
 }
@@ -74,9 +83,23 @@ impl DevServer {
             gateway,
         ));
         let emulator = Emulator::new(signaling, &ROUTES);
+        let room_api = Arc::new(RoomApi::new(
+            routing.clone(),
+            config.tokens.clone(),
+            RoomApiSettings::default(),
+        ));
+        let local = Arc::new(LocalApi {
+            room_api,
+            emulator: emulator.clone(),
+        });
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
-            .merge(emulator.router());
+            .route("/config.json", get(client_config))
+            .route("/api/dev/drop-connections", post(drop_connections))
+            .route("/api/{*rest}", any(room_api_route))
+            .with_state(local)
+            .merge(emulator.router())
+            .fallback_service(web_app(config.web_dir.as_deref()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(
@@ -116,4 +139,97 @@ impl DevServer {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
+}
+
+/// What the local HTTP routes need.
+struct LocalApi {
+    room_api: Arc<RoomApi>,
+    emulator: Arc<Emulator>,
+}
+
+/// The runtime configuration the web app loads; in the cloud it is a static file.
+async fn client_config(headers: HeaderMap) -> Json<serde_json::Value> {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    Json(serde_json::json!({
+        "wsUrl": format!("ws://{host}/ws"),
+        "apiUrl": format!("http://{host}/api"),
+    }))
+}
+
+/// The room API handler, as the HTTP API Lambda runs it.
+async fn room_api_route(
+    State(local): State<Arc<LocalApi>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let out = local
+        .room_api
+        .handle(HttpRequest {
+            method,
+            path: uri.path().to_owned(),
+            headers,
+            body: body.to_vec(),
+        })
+        .await;
+    (
+        StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        out.body,
+    )
+        .into_response()
+}
+
+/// Test hook: closes every WebSocket as a network drop would (loopback callers only).
+async fn drop_connections(
+    State(local): State<Arc<LocalApi>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let ids = local.emulator.connection_ids();
+    for id in &ids {
+        local.emulator.close_connection(id);
+    }
+    Json(serde_json::json!({ "dropped": ids.len() })).into_response()
+}
+
+/// The built web app with single-page fallback (`/abc-defg-hij` serves `index.html`).
+fn web_app(dir: Option<&Path>) -> Router {
+    match dir.filter(|d| d.join("index.html").is_file()) {
+        Some(d) => Router::new().fallback_service(
+            tower_http::services::ServeDir::new(d)
+                .fallback(tower_http::services::ServeFile::new(d.join("index.html"))),
+        ),
+        None => Router::new().fallback(|| async {
+            axum::response::Html(
+                "<!doctype html><title>Veet</title><h1>Veet is running</h1>\
+                 <p>The web app is not built. Run <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>, \
+                 or set <code>VEET_WEB_DIR</code>.</p>",
+            )
+        }),
+    }
+}
+
+/// Where the built web app is: `VEET_WEB_DIR`, else `web/dist` under the working directory
+/// or next to the repository the binary was built in.
+pub fn find_web_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("VEET_WEB_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let mut candidates = vec![PathBuf::from("web/dist")];
+    if let Ok(exe) = std::env::current_exe() {
+        // target/{debug,release}/veet → repository root
+        if let Some(root) = exe.ancestors().nth(3) {
+            candidates.push(root.join("web/dist"));
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|d| d.join("index.html").is_file())
 }

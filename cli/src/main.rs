@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
                 port,
                 redis,
                 tokens: tokens_or_dev(),
+                web_dir: veet::dev::find_web_dir(),
             };
             let server = DevServer::start(config).await?;
             println!("Veet is running at http://{}/", server.addr);

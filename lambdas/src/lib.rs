@@ -5,9 +5,11 @@
 //! - [`config`]: configuration from environment variables, shared by the Lambda binary and
 //!   the CLI.
 //! - [`emulator`]: a local API Gateway WebSocket API that calls the same handlers.
+//! - [`room_api`]: the HTTP room API (room creation, join tokens).
 
 pub mod config;
 pub mod emulator;
+pub mod room_api;
 pub mod signaling;
 
 pub use emulator::{Emulator, Integration};
