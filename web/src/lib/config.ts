@@ -1,0 +1,47 @@
+// Runtime configuration from /config.json, so one build serves every deployment.
+
+export interface AppConfig {
+  /** Absolute ws(s):// URL of the signaling WebSocket. */
+  wsUrl: string;
+  /** Absolute http(s):// base of the room API (no trailing slash). */
+  apiUrl: string;
+}
+
+/** Makes `url` absolute against `base`, switching http(s) to ws(s) for socket URLs. */
+export function resolveWsUrl(url: string, base: string): string {
+  const u = new URL(url, base);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  if (u.protocol === "https:") u.protocol = "wss:";
+  return u.toString();
+}
+
+export function resolveApiUrl(url: string, base: string): string {
+  return new URL(url, base).toString().replace(/\/+$/, "");
+}
+
+/** Same-origin defaults, for when /config.json is missing (a bare static host). */
+export function defaultConfig(origin: string): AppConfig {
+  return { wsUrl: resolveWsUrl("/ws", origin), apiUrl: resolveApiUrl("/api", origin) };
+}
+
+let cached: Promise<AppConfig> | null = null;
+
+export function loadConfig(): Promise<AppConfig> {
+  cached ??= (async () => {
+    const origin = window.location.origin;
+    try {
+      const res = await fetch("/config.json", { cache: "no-store" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const raw = (await res.json()) as Partial<AppConfig>;
+      const fallback = defaultConfig(origin);
+      return {
+        wsUrl: raw.wsUrl ? resolveWsUrl(raw.wsUrl, origin) : fallback.wsUrl,
+        apiUrl: raw.apiUrl ? resolveApiUrl(raw.apiUrl, origin) : fallback.apiUrl,
+      };
+    } catch (e) {
+      console.warn("veet: no usable /config.json, using same-origin defaults", e);
+      return defaultConfig(origin);
+    }
+  })();
+  return cached;
+}

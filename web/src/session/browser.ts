@@ -1,0 +1,75 @@
+// Adapters from the browser's WebSocket and RTCPeerConnection to the session's interfaces.
+
+import type { IceCandidate, IceServer } from "../protocol.gen";
+import type { PeerLike, SenderLike, SocketLike } from "./types";
+
+export function browserSocket(url: string): SocketLike {
+  const ws = new WebSocket(url);
+  let closed = false;
+  const adapter: SocketLike = {
+    send: (data) => ws.send(data),
+    close: () => ws.close(),
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+  };
+  ws.onopen = () => adapter.onopen?.();
+  ws.onmessage = (ev) => {
+    if (typeof ev.data === "string") adapter.onmessage?.(ev.data);
+  };
+  // `error` is always followed by `close`, but guard anyway so onclose fires once.
+  const closeOnce = () => {
+    if (closed) return;
+    closed = true;
+    adapter.onclose?.();
+  };
+  ws.onclose = closeOnce;
+  ws.onerror = closeOnce;
+  return adapter;
+}
+
+export function browserPeer(iceServers: IceServer[]): PeerLike<MediaStreamTrack> {
+  const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+  // One local stream, so every published track carries the same msid stream id.
+  const localStream = new MediaStream();
+  const peer: PeerLike<MediaStreamTrack> = {
+    addTrack(track) {
+      const t = pc.addTransceiver(track, { direction: "sendonly", streams: [localStream] });
+      return t.sender;
+    },
+    removeTrack(sender: SenderLike<MediaStreamTrack>) {
+      pc.removeTrack(sender as RTCRtpSender);
+    },
+    async offer() {
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription!.sdp;
+    },
+    async answer(offerSdp) {
+      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      return pc.localDescription!.sdp;
+    },
+    async acceptAnswer(answerSdp) {
+      await pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
+    },
+    async addIceCandidate(c: IceCandidate) {
+      await pc.addIceCandidate(c);
+    },
+    close: () => pc.close(),
+    onicecandidate: null,
+    ontrack: null,
+    onstatechange: null,
+  };
+  pc.onicecandidate = (ev) => {
+    const c = ev.candidate;
+    if (!c || !c.candidate) return; // end of candidates
+    peer.onicecandidate?.({
+      candidate: c.candidate,
+      sdpMid: c.sdpMid ?? undefined,
+      sdpMLineIndex: c.sdpMLineIndex ?? undefined,
+    });
+  };
+  pc.ontrack = (ev) => peer.ontrack?.(ev.track, ev.streams[0]?.id);
+  pc.onconnectionstatechange = () => peer.onstatechange?.(pc.connectionState);
+  return peer;
+}

@@ -1,0 +1,69 @@
+// The session's observable state: immutable snapshots the UI renders from.
+
+import type { CloseReason, ParticipantInfo } from "../protocol.gen";
+import type { TrackLike } from "./types";
+
+export type SessionStatus =
+  | "idle"
+  | "connecting"
+  | "joined"
+  | "reconnecting"
+  | "left"
+  | "failed";
+
+/** Why the session ended for good; each gets its own screen. */
+export type FatalKind =
+  | "room_full"
+  | "room_closed"
+  | "room_not_found"
+  | "invalid_token"
+  | "replaced"
+  | "no_node"
+  | "connection_lost";
+
+export interface FatalError {
+  kind: FatalKind;
+  message: string;
+  closeReason?: CloseReason;
+}
+
+export interface ChatMessage {
+  id: string;
+  participantId: string;
+  name: string;
+  text: string;
+  sentAt: number;
+}
+
+/** A remote track as delivered by the subscriber peer connection. */
+export interface RemoteMedia<T extends TrackLike> {
+  track: T;
+  /** From the stream id: the publishing participant. */
+  participantId: string | undefined;
+}
+
+export interface SessionState<T extends TrackLike> {
+  status: SessionStatus;
+  /** Ourselves, as the server knows us (new id after each re-join). */
+  self: ParticipantInfo | null;
+  /** Everyone else, in join order, with their track lists kept current. */
+  participants: ParticipantInfo[];
+  /** Remote tracks by track id. */
+  media: Record<string, RemoteMedia<T>>;
+  chat: ChatMessage[];
+  /** Reconnect attempt in progress (0 when connected). */
+  reconnectAttempt: number;
+  fatal: FatalError | null;
+}
+
+export function initialState<T extends TrackLike>(): SessionState<T> {
+  return {
+    status: "idle",
+    self: null,
+    participants: [],
+    media: {},
+    chat: [],
+    reconnectAttempt: 0,
+    fatal: null,
+  };
+}

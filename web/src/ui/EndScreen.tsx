@@ -1,0 +1,60 @@
+// Full-page screens for a call that ended: left, closed, full, refused, lost.
+
+import type { FatalKind } from "../session";
+
+export type EndKind = FatalKind | "left";
+
+export interface EndInfo {
+  kind: EndKind;
+  message?: string;
+}
+
+const TEXT: Record<EndKind, { title: string; body: string; retry: string | null }> = {
+  left: { title: "You left the meeting", body: "", retry: "Rejoin" },
+  room_closed: { title: "The meeting has ended", body: "The host or the server closed this meeting.", retry: null },
+  room_full: { title: "This meeting is full", body: "No more people can join right now.", retry: "Try again" },
+  room_not_found: { title: "Check your meeting code", body: "There is no meeting with this code.", retry: null },
+  invalid_token: {
+    title: "You can't join this meeting",
+    body: "The server refused this meeting link. It may have expired; ask for a new link.",
+    retry: "Try again",
+  },
+  replaced: {
+    title: "You joined from another tab",
+    body: "You can only be in this meeting once. Close the other tab or rejoin here.",
+    retry: "Rejoin here",
+  },
+  no_node: { title: "Can't start the call", body: "No media server is available right now.", retry: "Try again" },
+  connection_lost: {
+    title: "You lost your network connection",
+    body: "Veet could not reconnect. Check your connection and rejoin.",
+    retry: "Rejoin",
+  },
+};
+
+interface Props {
+  info: EndInfo;
+  onRejoin(): void;
+  onHome(): void;
+}
+
+export function EndScreen({ info, onRejoin, onHome }: Props) {
+  const t = TEXT[info.kind];
+  return (
+    <main className="end-screen" data-testid="end-screen" data-kind={info.kind}>
+      <h1>{t.title}</h1>
+      {t.body && <p>{t.body}</p>}
+      {info.message && info.kind !== "left" && <p className="muted-text">Server said: {info.message}</p>}
+      <div className="end-actions">
+        {t.retry && (
+          <button type="button" className="btn btn-outline" onClick={onRejoin}>
+            {t.retry}
+          </button>
+        )}
+        <button type="button" className="btn btn-primary" onClick={onHome}>
+          Return to home screen
+        </button>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,173 @@
+// The call screen: stage, controls, panels. Keeps the session's published tracks in step
+// with the local camera, mic and screen share.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { acquireScreen } from "../media/devices";
+import type { LocalMedia } from "../media/useLocalMedia";
+import type { Session } from "../session";
+import { ReconnectingBanner } from "./Banner";
+import { ChatPanel } from "./ChatPanel";
+import { ControlBar } from "./ControlBar";
+import { remoteView, type ShareModel, type TileModel } from "./model";
+import { PeoplePanel } from "./PeoplePanel";
+import { RemoteAudio } from "./RemoteAudio";
+import { Stage } from "./Stage";
+import { Toasts, useToasts } from "./Toasts";
+import { useSessionState } from "./useSession";
+import { useShortcuts } from "./useShortcuts";
+
+type Track = MediaStreamTrack;
+
+interface Props {
+  code: string;
+  name: string;
+  session: Session<Track>;
+  media: LocalMedia;
+}
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard API (plain http on a LAN address): the old way still works.
+    const ta = document.createElement("textarea");
+    ta.value = text;
+    document.body.appendChild(ta);
+    ta.select();
+    const ok = document.execCommand("copy");
+    ta.remove();
+    return ok;
+  }
+}
+
+/** Toasts when people join or leave (by name, so re-joins after a drop stay quiet). */
+function usePresenceToasts(names: string[], active: boolean, push: (t: string) => void) {
+  const prev = useRef<string[] | null>(null);
+  useEffect(() => {
+    if (!active) return;
+    if (prev.current) {
+      for (const n of names) if (!prev.current.includes(n)) push(`${n} joined`);
+      for (const n of prev.current) if (!names.includes(n)) push(`${n} left`);
+    }
+    prev.current = names;
+  }, [names.join("\u0000"), active]); // eslint-disable-line react-hooks/exhaustive-deps
+}
+
+export function Meeting({ code, name, session, media }: Props) {
+  const state = useSessionState(session);
+  const [panel, setPanel] = useState<"chat" | "people" | null>(null);
+  const [screen, setScreen] = useState<Track | null>(null);
+  const [toasts, toast] = useToasts();
+  const [seen, setSeen] = useState(0);
+
+  // Local media → session.
+  useEffect(() => session.setLocalTrack("microphone", media.mic), [session, media.mic]);
+  useEffect(() => session.setMuted("microphone", !media.micOn), [session, media.mic, media.micOn]);
+  useEffect(() => {
+    session.setLocalTrack("camera", media.camera);
+    session.setMuted("camera", !media.camera);
+  }, [session, media.camera]);
+
+  const toggleMic = useCallback(() => void media.setMicOn(!media.micOn), [media]);
+  const toggleCamera = useCallback(() => void media.setCameraOn(!media.cameraOn), [media]);
+  useShortcuts(toggleMic, toggleCamera);
+
+  const screenRef = useRef<Track | null>(null);
+  const stopShare = useCallback(() => {
+    const t = screenRef.current;
+    if (!t) return;
+    screenRef.current = null;
+    t.stop();
+    session.removeLocalTrack("screen_share");
+    setScreen(null);
+  }, [session]);
+  const startShare = useCallback(async () => {
+    const t = await acquireScreen();
+    if (!t) return;
+    screenRef.current = t;
+    // The browser's own "Stop sharing" button ends the track.
+    t.addEventListener("ended", stopShare);
+    session.setLocalTrack("screen_share", t);
+    setScreen(t);
+  }, [session, stopShare]);
+  useEffect(() => () => screenRef.current?.stop(), []);
+
+  const remote = useMemo(() => remoteView(state.participants, state.media), [state.participants, state.media]);
+  const selfTile: TileModel<Track> = {
+    id: state.self?.id ?? "self",
+    name,
+    isSelf: true,
+    video: media.camera,
+    audioMuted: !media.micOn,
+  };
+  const tiles = [selfTile, ...remote.tiles];
+  const shares: ShareModel<Track>[] = [
+    ...remote.shares,
+    ...(screen ? [{ participantId: selfTile.id, name, isSelf: true, track: screen }] : []),
+  ];
+
+  const joined = state.status === "joined";
+  usePresenceToasts(
+    remote.tiles.map((t) => t.name),
+    joined,
+    toast,
+  );
+
+  const fromOthers = state.chat.filter((m) => m.participantId !== state.self?.id).length;
+  useEffect(() => {
+    if (panel === "chat") setSeen(fromOthers);
+  }, [panel, fromOthers]);
+  const unread = panel === "chat" ? 0 : Math.max(0, fromOthers - seen);
+
+  const copyLink = async () => {
+    const ok = await copyText(`${window.location.origin}/${code}`);
+    toast(ok ? "Meeting link copied" : `Meeting link: ${window.location.origin}/${code}`);
+  };
+
+  return (
+    <div className="meeting" data-status={state.status}>
+      {state.status === "reconnecting" && <ReconnectingBanner attempt={state.reconnectAttempt} />}
+      {state.status === "connecting" && (
+        <div className="banner banner-info" role="status">
+          <span className="spinner" aria-hidden="true" />
+          Joining…
+        </div>
+      )}
+      <div className="meeting-body">
+        <Stage tiles={tiles} shares={shares} />
+        {panel === "chat" && (
+          <ChatPanel
+            messages={state.chat}
+            selfId={state.self?.id}
+            canSend={joined}
+            onSend={(t) => session.sendChat(t)}
+            onClose={() => setPanel(null)}
+          />
+        )}
+        {panel === "people" && <PeoplePanel tiles={tiles} onClose={() => setPanel(null)} />}
+      </div>
+      <RemoteAudio tracks={remote.audio} />
+      <Toasts toasts={toasts} />
+      <ControlBar
+        code={code}
+        micOn={media.micOn}
+        cameraOn={media.cameraOn}
+        presenting={!!screen}
+        canPresent={joined && !!navigator.mediaDevices?.getDisplayMedia}
+        panel={panel}
+        unread={unread}
+        participantCount={tiles.length}
+        onToggleMic={toggleMic}
+        onToggleCamera={toggleCamera}
+        onTogglePresent={() => (screen ? stopShare() : void startShare())}
+        onLeave={() => {
+          stopShare();
+          session.leave();
+        }}
+        onCopyLink={() => void copyLink()}
+        onPanel={(p) => setPanel((cur) => (cur === p ? null : p))}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+// One meeting URL: pre-join, then the call, then an end screen. "Rejoin" starts a fresh
+// round (new token, devices re-opened).
+
+import { useEffect, useRef, useState } from "react";
+import { ApiError, requestToken } from "../lib/api";
+import { loadConfig } from "../lib/config";
+import { navigate } from "../lib/router";
+import { loadName, saveName } from "../lib/storage";
+import { useLocalMedia } from "../media/useLocalMedia";
+import { Session } from "../session";
+import { browserPeer, browserSocket } from "../session/browser";
+import { EndScreen, type EndInfo } from "./EndScreen";
+import { Meeting } from "./Meeting";
+import { PreJoin } from "./PreJoin";
+
+async function startSession(code: string, name: string): Promise<Session<MediaStreamTrack>> {
+  const [config, token] = await Promise.all([loadConfig(), requestToken(code, name)]);
+  return new Session<MediaStreamTrack>({
+    wsUrl: config.wsUrl,
+    token: token.token,
+    refreshToken: async () => (await requestToken(code, name)).token,
+    createSocket: browserSocket,
+    createPeer: browserPeer,
+    log: (msg, detail) => console.info(`veet: ${msg}`, detail ?? ""),
+  });
+}
+
+function MeetingFlow({ code, onEnd }: { code: string; onEnd(info: EndInfo): void }) {
+  const media = useLocalMedia();
+  const [session, setSession] = useState<Session<MediaStreamTrack> | null>(null);
+  const [name, setName] = useState(loadName);
+  const [joining, setJoining] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const join = async (n: string) => {
+    saveName(n);
+    setName(n);
+    setJoining(true);
+    setError(null);
+    try {
+      setSession(await startSession(code, n));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "Could not join the meeting.");
+      setJoining(false);
+    }
+  };
+
+  // Start once the call screen has handed it our tracks (effects run child-first).
+  useEffect(() => {
+    if (!session) return;
+    session.start();
+    const check = () => {
+      const s = session.getState();
+      if (s.status === "left") onEnd({ kind: "left" });
+      else if (s.status === "failed" && s.fatal) onEnd({ kind: s.fatal.kind, message: s.fatal.message });
+    };
+    const unsubscribe = session.subscribe(check);
+    return () => {
+      unsubscribe();
+      session.leave();
+    };
+  }, [session, onEnd]);
+
+  if (!session) {
+    return <PreJoin code={code} media={media} initialName={name} joining={joining} error={error} onJoin={(n) => void join(n)} />;
+  }
+  return <Meeting code={code} name={name} session={session} media={media} />;
+}
+
+export function MeetingPage({ code }: { code: string }) {
+  const [end, setEnd] = useState<EndInfo | null>(null);
+  const [round, setRound] = useState(0);
+  const onEnd = useRef((info: EndInfo) => setEnd(info)).current;
+  useEffect(() => {
+    document.title = `Veet – ${code}`;
+    return () => {
+      document.title = "Veet";
+    };
+  }, [code]);
+  if (end) {
+    return (
+      <EndScreen
+        info={end}
+        onRejoin={() => {
+          setEnd(null);
+          setRound((r) => r + 1);
+        }}
+        onHome={() => navigate("/")}
+      />
+    );
+  }
+  return <MeetingFlow key={round} code={code} onEnd={onEnd} />;
+}

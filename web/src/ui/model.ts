@@ -1,0 +1,85 @@
+// What the meeting screen shows, derived from the session state: one tile per person and
+// one stage entry per screen share.
+
+import type { ParticipantInfo, TrackSource } from "../protocol.gen";
+import type { RemoteMedia, TrackLike } from "../session";
+
+export interface TileModel<T> {
+  id: string;
+  name: string;
+  isSelf: boolean;
+  video: T | null;
+  /** Mic muted, or no mic at all. */
+  audioMuted: boolean;
+}
+
+export interface ShareModel<T> {
+  participantId: string;
+  name: string;
+  isSelf: boolean;
+  track: T;
+}
+
+export interface RemoteView<T> {
+  tiles: TileModel<T>[];
+  shares: ShareModel<T>[];
+  audio: T[];
+}
+
+const isSource = (s: TrackSource) => (t: { source: TrackSource }) => t.source === s;
+
+/** The remote participants' tiles, screen shares and audio tracks. */
+export function remoteView<T extends TrackLike>(
+  participants: ParticipantInfo[],
+  media: Record<string, RemoteMedia<T>>,
+): RemoteView<T> {
+  const tiles: TileModel<T>[] = [];
+  const shares: ShareModel<T>[] = [];
+  for (const p of participants) {
+    const byId = (id: string | undefined) => (id ? media[id]?.track : undefined);
+    const screenIds = new Set(p.tracks.filter(isSource("screen_share")).map((t) => t.id));
+    const camInfo = p.tracks.find(isSource("camera"));
+    // If the SFU's track ids ever disagree with track_published, fall back to the stream
+    // id: any video from this participant that is not a known screen share is the camera.
+    const camera =
+      byId(camInfo?.id) ??
+      Object.entries(media).find(
+        ([id, m]) => m.participantId === p.id && m.track.kind === "video" && !screenIds.has(id),
+      )?.[1].track;
+    const micInfo = p.tracks.find(isSource("microphone"));
+    tiles.push({
+      id: p.id,
+      name: p.name,
+      isSelf: false,
+      video: camera && !camInfo?.muted ? camera : null,
+      audioMuted: !micInfo || micInfo.muted,
+    });
+    for (const id of screenIds) {
+      const track = byId(id);
+      if (track) shares.push({ participantId: p.id, name: p.name, isSelf: false, track });
+    }
+  }
+  const audio = Object.values(media)
+    .map((m) => m.track)
+    .filter((t) => t.kind === "audio");
+  return { tiles, shares, audio };
+}
+
+/** Columns and tile width for `count` 16:9 tiles in a `width`×`height` box, largest tiles first. */
+export function gridLayout(
+  count: number,
+  width: number,
+  height: number,
+  gap = 8,
+): { cols: number; tileWidth: number } {
+  let best = { cols: 1, tileWidth: 0 };
+  if (width <= 0 || height <= 0) return best;
+  for (let cols = 1; cols <= Math.max(1, count); cols++) {
+    const rows = Math.ceil(Math.max(1, count) / cols);
+    const byWidth = (width - gap * (cols - 1)) / cols;
+    const byHeight = ((height - gap * (rows - 1)) / rows) * (16 / 9);
+    const tileWidth = Math.floor(Math.min(byWidth, byHeight));
+    if (tileWidth > best.tileWidth) best = { cols, tileWidth };
+  }
+  return best;
+}
