@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../lib/app';
+import { REPO_ROOT } from '../lib/config';
+import { VeetStack } from '../lib/veet-stack';
+
+export { REPO_ROOT };
+export const CDK_DIR = path.join(REPO_ROOT, 'cdk');
+
+/** A built web app stand-in, so the tests do not depend on `web/` having been built. */
+export function placeholderWebDist(): string {
+  const dir = path.join(os.tmpdir(), `veet-cdk-web-${process.pid}`);
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Veet</title>\n');
+  }
+  return dir;
+}
+
+export interface Synthesized {
+  readonly stack: VeetStack;
+  readonly template: Template;
+  /** The cloud assembly directory (assets staged there). */
+  readonly outdir: string;
+}
+
+const cache = new Map<string, Synthesized>();
+
+/** Synthesizes the app (cdk-nag included) with the given context; memoized per context. */
+export function synth(context: Record<string, unknown> = {}): Synthesized {
+  const key = JSON.stringify(context);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'veet-cdk-out-'));
+  const { stack } = buildApp({ context: { webDist: placeholderWebDist(), ...context }, outdir });
+  const result = { stack, template: Template.fromStack(stack), outdir };
+  cache.set(key, result);
+  return result;
+}
+
+type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: unknown }>;
+
+/** Resources of one type, by logical id. */
+export function resourcesOfType(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+/** The only resource of a type matching `props`; fails unless there is exactly one. */
+export function only(template: Template, type: string, props?: unknown): { id: string; Properties: any } {
+  const found = Object.entries(template.findResources(type, props ? { Properties: props } : undefined));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  const [id, resource] = found[0];
+  return { id, Properties: (resource as any).Properties };
+}
+
+/** The logical id of a construct's CloudFormation resource. */
+export function logicalId(stack: VeetStack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as any);
+}
+
+/** Policy statements attached to a role (inline policies and AWS::IAM::Policy resources). */
+export function statementsOfRole(template: Template, roleLogicalId: string): any[] {
+  const statements: any[] = [];
+  for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
+    const roles = policy.Properties.Roles ?? [];
+    if (roles.some((r: any) => r.Ref === roleLogicalId)) {
+      statements.push(...policy.Properties.PolicyDocument.Statement);
+    }
+  }
+  const role = template.toJSON().Resources[roleLogicalId];
+  for (const inline of role?.Properties?.Policies ?? []) statements.push(...inline.PolicyDocument.Statement);
+  return statements;
+}
+
+export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
