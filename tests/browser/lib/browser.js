@@ -1,0 +1,64 @@
+// Debian's Chromium driven by playwright-core, with fake camera, mic and screen.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--auto-select-desktop-capture-source=Entire screen",
+  "--autoplay-policy=no-user-gesture-required",
+  // Keep WebRTC on loopback: no mDNS-obfuscated host candidates.
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+];
+
+/** One browser per participant, each with its own fresh profile (like separate people). */
+export async function launchParticipant(baseUrl, { fakeDevices = true } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "veet-chromium-"));
+  // Without the fake devices a headless Chromium has no camera and no microphone at all.
+  const args = fakeDevices ? ARGS : ARGS.filter((a) => a !== "--use-fake-device-for-media-stream");
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    args,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    permissions: ["camera", "microphone", "clipboard-read", "clipboard-write"],
+    baseURL: baseUrl,
+  });
+  // Keep a handle on every peer connection the app makes, for getStats().
+  await context.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    window.__veetPcs = [];
+    window.RTCPeerConnection = class extends Original {
+      constructor(...args) {
+        super(...args);
+        window.__veetPcs.push(this);
+      }
+    };
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleLines = [];
+  page.on("console", (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  return {
+    context,
+    page,
+    consoleLines,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

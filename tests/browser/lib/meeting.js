@@ -1,0 +1,101 @@
+// Page-level helpers: join through the UI, find tiles, read WebRTC stats.
+
+import assert from "node:assert/strict";
+
+export const tile = (page, name) => page.locator(`[data-testid="participant-tile"][data-name="${name}"]`);
+
+/** Pre-join → "Join now" → in the call. */
+export async function joinAs(page, url, name) {
+  await page.goto(url);
+  await page.getByLabel("Your name").fill(name);
+  // Wait for the camera preview, so we join with camera and mic on.
+  await page.locator('[data-testid="preview"] video').waitFor({ timeout: 15_000 });
+  await page.getByRole("button", { name: "Join now" }).click();
+  await page.locator(".meeting[data-status=joined]").waitFor({ timeout: 20_000 });
+}
+
+/** Waits until `name`'s tile on `page` plays video with real frames. */
+export async function waitForVideo(page, name, timeout = 30_000) {
+  await page.waitForFunction(
+    (n) => {
+      const v = document.querySelector(`[data-testid="participant-tile"][data-name="${n}"] video`);
+      return !!v && v.videoWidth > 0 && v.readyState >= 2;
+    },
+    name,
+    { timeout },
+  );
+}
+
+/** Summed inbound media counters over the page's live peer connections. */
+export async function inboundStats(page) {
+  return page.evaluate(async () => {
+    const out = { framesDecoded: 0, videoBytes: 0, audioBytes: 0, videoStreams: 0, audioStreams: 0 };
+    for (const pc of window.__veetPcs ?? []) {
+      if (pc.connectionState === "closed") continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== "inbound-rtp") return;
+        if (s.kind === "video") {
+          out.framesDecoded += s.framesDecoded ?? 0;
+          out.videoBytes += s.bytesReceived ?? 0;
+          out.videoStreams += 1;
+        } else if (s.kind === "audio") {
+          out.audioBytes += s.bytesReceived ?? 0;
+          out.audioStreams += 1;
+        }
+      });
+    }
+    return out;
+  });
+}
+
+/** Asserts inbound video frames and audio bytes keep growing on `page`. */
+export async function assertMediaFlowing(page, label, { minVideoStreams = 1 } = {}) {
+  const deadline = Date.now() + 30_000;
+  let a = await inboundStats(page);
+  for (;;) {
+    await page.waitForTimeout(1500);
+    const b = await inboundStats(page);
+    const ok =
+      b.framesDecoded > a.framesDecoded &&
+      b.audioBytes > a.audioBytes &&
+      b.videoStreams >= minVideoStreams;
+    if (ok) return b;
+    if (Date.now() > deadline) {
+      assert.fail(
+        `${label}: inbound media not flowing: before ${JSON.stringify(a)} after ${JSON.stringify(b)}\n` +
+          (await statsDump(page)),
+      );
+    }
+    a = b;
+  }
+}
+
+/** A webrtc-internals-like summary of every peer connection, for failure messages. */
+export async function statsDump(page) {
+  return page.evaluate(async () => {
+    const lines = [];
+    for (const [i, pc] of (window.__veetPcs ?? []).entries()) {
+      lines.push(
+        `pc#${i} conn=${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState} ` +
+          `transceivers=${pc.getTransceivers().map((t) => `${t.mid}:${t.direction}/${t.currentDirection}:${t.receiver.track.kind}`).join(",")}`,
+      );
+      if (pc.connectionState === "closed") continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (["inbound-rtp", "outbound-rtp"].includes(s.type)) {
+          lines.push(
+            `  ${s.type} ${s.kind} ssrc=${s.ssrc} mid=${s.mid} bytes=${s.bytesReceived ?? s.bytesSent} ` +
+              `packets=${s.packetsReceived ?? s.packetsSent} frames=${s.framesDecoded ?? s.framesEncoded ?? "-"}`,
+          );
+        }
+        if (s.type === "candidate-pair" && s.nominated) {
+          lines.push(`  pair ${s.state} rtt=${s.currentRoundTripTime} sent=${s.bytesSent} recv=${s.bytesReceived}`);
+        }
+      });
+      lines.push(`  local sdp:\n${(pc.localDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
+      lines.push(`  remote sdp:\n${(pc.remoteDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
+    }
+    return lines.join("\n");
+  });
+}
