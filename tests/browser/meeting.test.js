@@ -26,7 +26,25 @@ describe("a meeting in the browser", () => {
 
   const page = (name) => people[name].page;
 
-  test("Alice creates a meeting from the home page and Bob joins by its code", async () => {
+  // The steps build on each other: after a failure, skip the rest rather than wait out
+  // every timeout.
+  let broken = null;
+  const step = (name, fn) =>
+    test(name, async (t) => {
+      if (broken) return t.skip(`an earlier step failed: ${broken}`);
+      try {
+        await fn(t);
+      } catch (e) {
+        broken = name;
+        for (const [who, p] of Object.entries(people)) {
+          if (p.consoleLines.length) t.diagnostic(`${who} console:\n${p.consoleLines.slice(-30).join("\n")}`);
+        }
+        t.diagnostic(`veet dev log (tail):\n${server.logs().split("\n").slice(-40).join("\n")}`);
+        throw e;
+      }
+    });
+
+  step("Alice creates a meeting from the home page and Bob joins by its code", async () => {
     const alice = page("Alice");
     await alice.goto("/");
     await alice.getByRole("button", { name: "New meeting" }).click();
@@ -48,7 +66,7 @@ describe("a meeting in the browser", () => {
     assert.equal(await tile(alice, "Alice").getAttribute("data-self"), "true");
   });
 
-  test("each sees and hears the other", async () => {
+  step("each sees and hears the other", async () => {
     await waitForVideo(page("Alice"), "Bob");
     await waitForVideo(page("Bob"), "Alice");
     await assertMediaFlowing(page("Alice"), "Alice");
@@ -59,7 +77,7 @@ describe("a meeting in the browser", () => {
     assert.equal(await mirrored(page("Alice"), "Bob"), false);
   });
 
-  test("muting (button and Ctrl+D) shows on the other side", async () => {
+  step("muting (button and Ctrl+D) shows on the other side", async () => {
     const mutedIcon = page("Bob").getByRole("img", { name: "Alice's microphone is muted" });
     await page("Alice").getByRole("button", { name: "Turn off microphone" }).click();
     await mutedIcon.waitFor({ timeout: 10_000 });
@@ -72,7 +90,7 @@ describe("a meeting in the browser", () => {
     await mutedIcon.waitFor({ state: "detached", timeout: 10_000 });
   });
 
-  test("turning the camera off (Ctrl+E) shows initials, and on again brings video back", async () => {
+  step("turning the camera off (Ctrl+E) shows initials, and on again brings video back", async () => {
     await page("Bob").keyboard.press("Control+e");
     await page("Bob").getByRole("button", { name: "Turn on camera" }).waitFor();
     await tile(page("Alice"), "Bob").locator('[data-testid="camera-off"]').waitFor({ timeout: 10_000 });
@@ -81,7 +99,7 @@ describe("a meeting in the browser", () => {
     await waitForVideo(page("Alice"), "Bob");
   });
 
-  test("a chat message arrives", async () => {
+  step("a chat message arrives", async () => {
     await page("Alice").getByRole("button", { name: "Chat with everyone" }).click();
     await page("Alice").getByLabel("Send a message to everyone").fill("Hello from Alice");
     await page("Alice").keyboard.press("Enter");
@@ -93,7 +111,7 @@ describe("a meeting in the browser", () => {
     await page("Alice").getByRole("button", { name: "Close in-call messages" }).click();
   });
 
-  test("a screen share shows large on the other side", async () => {
+  step("a screen share shows large on the other side", async () => {
     await page("Bob").getByRole("button", { name: "Present now" }).click();
     await page("Bob").getByRole("button", { name: "Stop presenting" }).waitFor({ timeout: 10_000 });
     await page("Alice").waitForFunction(
@@ -110,7 +128,7 @@ describe("a meeting in the browser", () => {
     await page("Alice").getByTestId("screen-share").waitFor({ state: "detached", timeout: 15_000 });
   });
 
-  test("a late third participant sees both others", async () => {
+  step("a late third participant sees both others", async () => {
     people.Carol = await launchParticipant(server.url);
     const carol = page("Carol");
     await joinAs(carol, meetingUrl, "Carol");
@@ -130,7 +148,7 @@ describe("a meeting in the browser", () => {
     await page("Alice").screenshot({ path: resolve(ROOT, "docs/screenshot.png") });
   });
 
-  test("after the server drops every socket, the call resumes without a reload", async () => {
+  step("after the server drops every socket, the call resumes without a reload", async () => {
     const pages = ["Alice", "Bob", "Carol"].map(page);
     for (const p of pages) await p.evaluate(() => (window.__noReload = true));
     const banners = pages.map((p) =>
@@ -151,7 +169,7 @@ describe("a meeting in the browser", () => {
     }
   });
 
-  test("someone with no camera or microphone can still join to watch and listen", async () => {
+  step("someone with no camera or microphone can still join to watch and listen", async () => {
     people.Dave = await launchParticipant(server.url, { fakeDevices: false });
     const dave = page("Dave");
     await dave.goto(meetingUrl);
@@ -169,7 +187,7 @@ describe("a meeting in the browser", () => {
     await daveOnAlice.waitFor({ state: "detached", timeout: 10_000 });
   });
 
-  test("leaving removes the tile everywhere", async () => {
+  step("leaving removes the tile everywhere", async () => {
     await page("Carol").getByRole("button", { name: "Leave call" }).click();
     await page("Carol").getByRole("heading", { name: "You left the meeting" }).waitFor();
     await tile(page("Alice"), "Carol").waitFor({ state: "detached", timeout: 10_000 });
