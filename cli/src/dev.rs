@@ -20,6 +20,7 @@ use veet_core::routing::Routing;
 use veet_core::token::TokenAuthority;
 use veet_lambdas::room_api::{HttpRequest, RoomApi, RoomApiSettings};
 use veet_lambdas::{Emulator, Signaling, ROUTES};
+use veet_sfu::{SfuConfig, SfuNode};
 
 /// How to run the local server.
 #[derive(Debug, Clone)]
@@ -32,6 +33,9 @@ pub struct DevConfig {
     pub tokens: TokenAuthority,
     /// The built web app; `None` serves a page that says how to build it.
     pub web_dir: Option<PathBuf>,
+    /// Run an SFU node in this process (what `veet dev` does); `None` leaves media to
+    /// separately started nodes (or, in tests, to stand-ins).
+    pub sfu: Option<SfuConfig>,
 }
 
 impl DevConfig {
@@ -43,6 +47,7 @@ impl DevConfig {
             redis: None,
             tokens,
             web_dir: None,
+            sfu: None,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct DevServer {
     pub addr: SocketAddr,
     pub emulator: Arc<Emulator>,
     pub routing: Routing,
+    /// The in-process SFU node, if any.
+    pub sfu: Option<Arc<SfuNode>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -77,6 +84,13 @@ impl DevServer {
         };
         let endpoint = format!("http://{}", SocketAddr::new(management_host, addr.port()));
         let gateway = Arc::new(ApiGatewayClient::local(&endpoint));
+        let sfu = match config.sfu.clone() {
+            Some(mut sfu_config) => {
+                sfu_config.http_addr = None;
+                Some(SfuNode::start(sfu_config, routing.clone(), gateway.clone()).await?)
+            }
+            None => None,
+        };
         let signaling = Arc::new(Signaling::new(
             routing.clone(),
             config.tokens.clone(),
@@ -99,6 +113,11 @@ impl DevServer {
             .route("/api/{*rest}", any(room_api_route))
             .with_state(local)
             .merge(emulator.router())
+            .merge(
+                sfu.clone()
+                    .map(veet_sfu::http::metrics_router)
+                    .unwrap_or_default(),
+            )
             .fallback_service(web_app(config.web_dir.as_deref()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -117,6 +136,7 @@ impl DevServer {
             addr,
             emulator,
             routing,
+            sfu,
             shutdown: Some(tx),
             task,
         })
@@ -127,8 +147,12 @@ impl DevServer {
         format!("ws://{}/ws", self.addr)
     }
 
-    /// Stops accepting and waits for the server to finish.
+    /// Drains the SFU node (clients are told to rejoin), stops accepting and waits for the
+    /// server to finish.
     pub async fn shutdown(mut self) {
+        if let Some(node) = &self.sfu {
+            node.drain(std::time::Duration::from_secs(5)).await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

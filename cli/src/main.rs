@@ -5,9 +5,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
 use veet::dev::{DevConfig, DevServer};
+use veet_core::gateway::{ApiGatewayClient, ClientGateway};
 use veet_core::protocol::Grants;
+use veet_core::routing::Routing;
 use veet_core::token::{TokenAuthority, DEV_TOKEN_SECRET, TOKEN_SECRET_ENV};
+use veet_sfu::{SfuConfig, SfuNode};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +37,26 @@ enum Command {
         /// Keep routing state in Redis (e.g. redis://127.0.0.1:6379) instead of in memory.
         #[arg(long, env = "VEET_REDIS_URL")]
         redis: Option<String>,
+    },
+    /// Run an SFU media node that joins the fleet through Redis.
+    Sfu {
+        /// Redis holding the routing state (node registry, rooms, inboxes).
+        #[arg(long, env = "VEET_REDIS_URL")]
+        redis: String,
+        /// Management endpoint of the signaling API, to push frames to clients:
+        /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or a local
+        /// `veet dev` (`http://127.0.0.1:8080`).
+        #[arg(long, env = "VEET_APIGW_ENDPOINT")]
+        apigw_endpoint: String,
+        /// Where /metrics and /healthz listen (overrides VEET_SFU_HTTP_ADDR).
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+        /// Address media sockets bind to (overrides VEET_SFU_BIND_IP).
+        #[arg(long)]
+        bind_ip: Option<IpAddr>,
+        /// Seconds to give rooms to close when draining on SIGTERM.
+        #[arg(long, default_value_t = 10)]
+        drain_secs: u64,
     },
     /// Print a join token for a room.
     Token {
@@ -81,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
                 redis,
                 tokens: tokens_or_dev(),
                 web_dir: veet::dev::find_web_dir(),
+                sfu: Some(SfuConfig {
+                    bind_ip: bind,
+                    ..SfuConfig::loopback()
+                }),
             };
             let server = DevServer::start(config).await?;
             println!("Veet is running at http://{}/", server.addr);
@@ -92,6 +121,22 @@ async fn main() -> anyhow::Result<()> {
                 }
                 _ = terminate() => server.shutdown().await,
             }
+        }
+        Command::Sfu {
+            redis,
+            apigw_endpoint,
+            http,
+            bind_ip,
+            drain_secs,
+        } => {
+            run_sfu(
+                redis,
+                apigw_endpoint,
+                http,
+                bind_ip,
+                Duration::from_secs(drain_secs),
+            )
+            .await?
         }
         Command::Token {
             room,
@@ -114,6 +159,63 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn run_sfu(
+    redis: String,
+    apigw_endpoint: String,
+    http: Option<std::net::SocketAddr>,
+    bind_ip: Option<IpAddr>,
+    drain: Duration,
+) -> anyhow::Result<()> {
+    let mut config = SfuConfig::default().with_env()?;
+    if let Some(h) = http {
+        config.http_addr = Some(h);
+    }
+    if let Some(ip) = bind_ip {
+        config.bind_ip = ip;
+    }
+    config.resolve_public_ip().await?;
+    let routing = Routing::redis(&redis)
+        .await
+        .with_context(|| format!("connecting to Redis at {redis}"))?;
+    let gateway: Arc<dyn ClientGateway> = if is_loopback_url(&apigw_endpoint) {
+        Arc::new(ApiGatewayClient::local(&apigw_endpoint))
+    } else {
+        Arc::new(ApiGatewayClient::from_env(&apigw_endpoint).await)
+    };
+    let http_addr = config.http_addr;
+    let node = SfuNode::start(config, routing, gateway).await?;
+    if let Some(addr) = http_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        println!(
+            "SFU node {} metrics at http://{}/metrics",
+            node.id(),
+            listener.local_addr()?
+        );
+        let app = veet_sfu::http::router(node.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "metrics server stopped");
+            }
+        });
+    }
+    println!("SFU node {} is serving", node.id());
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+    }
+    eprintln!("draining");
+    node.drain(drain).await;
+    Ok(())
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn terminate() {

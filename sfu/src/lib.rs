@@ -1,0 +1,27 @@
+//! veet-sfu: the media plane.
+//!
+//! An SFU node terminates every participant's two peer connections (publisher: client →
+//! node; subscriber: node → client) and forwards each published track to everyone else in
+//! the room.
+//!
+//! - [`node`]: lifecycle — registry heartbeat with load, inbox subscription, draining.
+//! - [`room`]: one task per room owning its participants and forwarders.
+//! - [`participant`]: a participant's peer connections and their event handler.
+//! - [`forwarder`]: one published track fanned out to its subscribers.
+//! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
+//! - [`media`]: codecs, interceptors and network settings of the peer connections.
+//! - [`metrics`], [`http`]: `/metrics` and `/healthz`.
+//! - [`config`]: `VEET_SFU_*` settings.
+
+pub mod config;
+pub mod forwarder;
+pub mod http;
+pub mod media;
+pub mod metrics;
+pub mod negotiation;
+pub mod node;
+pub mod participant;
+pub mod room;
+
+pub use config::SfuConfig;
+pub use node::SfuNode;

@@ -1,0 +1,188 @@
+//! Building peer connections: codecs, interceptors (NACK/RTX, RTCP reports, TWCC, and a tap
+//! that hands keyframe requests to the SFU), network settings.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::transport::{RTCIceCandidateType, RTCIceServer};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::sansio::Protocol;
+use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
+use webrtc::runtime::Runtime;
+
+use crate::config::SfuConfig;
+use crate::metrics::Metrics;
+
+/// Builds the node's peer connections with one set of media and network settings.
+pub struct PeerFactory {
+    config: Arc<SfuConfig>,
+    runtime: Arc<dyn Runtime>,
+    metrics: Arc<Metrics>,
+    next_port: AtomicU32,
+}
+
+impl PeerFactory {
+    pub fn new(config: Arc<SfuConfig>, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let runtime = webrtc::runtime::default_runtime()
+            .ok_or_else(|| anyhow::anyhow!("webrtc was built without a runtime"))?;
+        Ok(Self {
+            config,
+            runtime,
+            metrics,
+            next_port: AtomicU32::new(0),
+        })
+    }
+
+    /// A new peer connection reporting to `handler`.
+    pub async fn build(
+        &self,
+        handler: Arc<dyn PeerConnectionEventHandler>,
+    ) -> anyhow::Result<Arc<dyn PeerConnection>> {
+        let attempts = match self.config.udp_ports {
+            Some((lo, hi)) => u32::from(hi - lo) + 1,
+            None => 1,
+        };
+        let mut last_err = None;
+        // A port of the range may be taken (by a socket not yet released, or another
+        // process): walk on until one binds.
+        for _ in 0..attempts.min(64) {
+            match self.try_build(handler.clone(), self.pick_port()).await {
+                Ok(pc) => return Ok(pc),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("no UDP port could be bound")))
+    }
+
+    fn pick_port(&self) -> u16 {
+        match self.config.udp_ports {
+            Some((lo, hi)) => {
+                let span = u32::from(hi - lo) + 1;
+                let n = self.next_port.fetch_add(1, Ordering::Relaxed) % span;
+                lo + n as u16
+            }
+            None => 0,
+        }
+    }
+
+    async fn try_build(
+        &self,
+        handler: Arc<dyn PeerConnectionEventHandler>,
+        port: u16,
+    ) -> anyhow::Result<Arc<dyn PeerConnection>> {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs()?;
+        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        // Application-most slot: every interceptor has seen inbound RTCP before the tap.
+        let registry = registry.with(Slot::from(14_000), RtcpTap::new(self.metrics.clone()));
+        let mut settings = SettingEngineBuilder::new();
+        if self.config.bind_ip.is_loopback() {
+            settings = settings.with_include_loopback_candidate(true);
+        }
+        if !self.config.public_ips.is_empty() {
+            settings = settings
+                .with_nat_1to1_ips(self.config.public_ips.clone(), RTCIceCandidateType::Host);
+        }
+        let ice_servers = self
+            .config
+            .ice_servers
+            .iter()
+            .filter(|s| s.urls.iter().all(|u| u.starts_with("stun:")))
+            .map(|s| RTCIceServer {
+                urls: s.urls.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(ice_servers)
+            .build();
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(configuration)
+            .with_media_engine(media)
+            .with_setting_engine(settings.build())
+            .with_interceptor_registry(registry)
+            .with_handler(handler)
+            .with_runtime(self.runtime.clone())
+            .with_udp_addrs(vec![SocketAddr::new(self.config.bind_ip, port)])
+            .build()
+            .await?;
+        Ok(Arc::new(pc))
+    }
+}
+
+/// Counts NACKs and hands PLI/FIR to the application, so the SFU can forward keyframe
+/// requests from subscribers to publishers. Everything else passes untouched.
+struct RtcpTap {
+    metrics: Arc<Metrics>,
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl RtcpTap {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let mut keyframe_requests = Vec::new();
+            for p in packets {
+                let any = p.as_any();
+                if any.is::<TransportLayerNack>() {
+                    Metrics::add(&self.metrics.nacks_received, 1);
+                } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                    keyframe_requests.push(p.clone());
+                }
+            }
+            if keyframe_requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(keyframe_requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for RtcpTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
