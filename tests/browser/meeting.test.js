@@ -2,11 +2,12 @@
 // cameras, mics and screens, driven through the UI as people would.
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
-import { assertMediaFlowing, joinAs, tile, waitForVideo } from "./lib/meeting.js";
+import { assertMediaFlowing, joinAs, statsDump, tile, waitForVideo } from "./lib/meeting.js";
 import { ROOT, startVeet } from "./lib/server.js";
 
 describe("a meeting in the browser", () => {
@@ -26,6 +27,20 @@ describe("a meeting in the browser", () => {
 
   const page = (name) => people[name].page;
 
+  /** Everything needed to debug a failure, in one directory. */
+  async function saveArtifacts() {
+    const dir = process.env.VEET_E2E_ARTIFACTS ?? join(tmpdir(), `veet-e2e-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "veet-dev.log"), server.logs());
+    for (const [who, p] of Object.entries(people)) {
+      writeFileSync(join(dir, `${who}-console.log`), p.consoleLines.join("\n"));
+      await p.page.screenshot({ path: join(dir, `${who}.png`) }).catch(() => {});
+      const stats = await statsDump(p.page, { sdp: true }).catch((e) => String(e));
+      writeFileSync(join(dir, `${who}-webrtc.txt`), stats);
+    }
+    return dir;
+  }
+
   // The steps build on each other: after a failure, skip the rest rather than wait out
   // every timeout.
   let broken = null;
@@ -36,10 +51,7 @@ describe("a meeting in the browser", () => {
         await fn(t);
       } catch (e) {
         broken = name;
-        for (const [who, p] of Object.entries(people)) {
-          if (p.consoleLines.length) t.diagnostic(`${who} console:\n${p.consoleLines.slice(-30).join("\n")}`);
-        }
-        t.diagnostic(`veet dev log (tail):\n${server.logs().split("\n").slice(-40).join("\n")}`);
+        t.diagnostic(`artifacts (screenshots, console, WebRTC stats and SDP, server log): ${await saveArtifacts()}`);
         throw e;
       }
     });
@@ -143,7 +155,9 @@ describe("a meeting in the browser", () => {
     for (const n of ["Alice (You)", "Bob", "Carol"]) await list.getByText(n).waitFor();
     await page("Alice").getByRole("button", { name: "Close people" }).click();
 
-    await page("Alice").waitForTimeout(1000); // let the last frames paint
+    // Let the "joined" notices fade and the last frames paint.
+    await page("Alice").locator(".toast").first().waitFor({ state: "detached", timeout: 10_000 });
+    await page("Alice").waitForTimeout(500);
     mkdirSync(resolve(ROOT, "docs"), { recursive: true });
     await page("Alice").screenshot({ path: resolve(ROOT, "docs/screenshot.png") });
   });

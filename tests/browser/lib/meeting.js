@@ -72,8 +72,8 @@ export async function assertMediaFlowing(page, label, { minVideoStreams = 1 } = 
 }
 
 /** A webrtc-internals-like summary of every peer connection, for failure messages. */
-export async function statsDump(page) {
-  return page.evaluate(async () => {
+export async function statsDump(page, { sdp = false } = {}) {
+  return page.evaluate(async (withSdp) => {
     const lines = [];
     for (const [i, pc] of (window.__veetPcs ?? []).entries()) {
       lines.push(
@@ -93,9 +93,11 @@ export async function statsDump(page) {
           lines.push(`  pair ${s.state} rtt=${s.currentRoundTripTime} sent=${s.bytesSent} recv=${s.bytesReceived}`);
         }
       });
-      lines.push(`  local sdp:\n${(pc.localDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
-      lines.push(`  remote sdp:\n${(pc.remoteDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
+      if (withSdp) {
+        lines.push(`  local sdp:\n${(pc.localDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
+        lines.push(`  remote sdp:\n${(pc.remoteDescription?.sdp ?? "").replace(/^/gm, "    ")}`);
+      }
     }
     return lines.join("\n");
-  });
+  }, sdp);
 }
