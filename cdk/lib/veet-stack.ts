@@ -23,6 +23,7 @@ export class VeetStack extends Stack {
   readonly roomApi: RoomApi;
   readonly sfu: Sfu;
   readonly web: Web;
+  readonly lambdaSecurityGroup: ec2.SecurityGroup;
   private readonly zones: string[];
 
   constructor(scope: Construct, id: string, props: VeetStackProps) {
@@ -40,11 +41,11 @@ export class VeetStack extends Stack {
       authToken: this.secrets.redisAuth,
     });
 
-    const lambdaSecurityGroup = new ec2.SecurityGroup(this, 'LambdaSecurityGroup', {
+    const lambdaSecurityGroup = (this.lambdaSecurityGroup = new ec2.SecurityGroup(this, 'LambdaSecurityGroup', {
       vpc,
       description: 'Veet Lambdas: no inbound; out to Redis, Secrets Manager and API Gateway',
       allowAllOutbound: true,
-    });
+    }));
     this.redis.allowFrom(lambdaSecurityGroup, 'Lambdas');
     this.network.secretsManagerEndpoint.connections.allowDefaultPortFrom(lambdaSecurityGroup, 'Lambdas');
 

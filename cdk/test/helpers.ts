@@ -9,14 +9,26 @@ import { VeetStack } from '../lib/veet-stack';
 export { REPO_ROOT };
 export const CDK_DIR = path.join(REPO_ROOT, 'cdk');
 
-/** A built web app stand-in, so the tests do not depend on `web/` having been built. */
-export function placeholderWebDist(): string {
-  const dir = path.join(os.tmpdir(), `veet-cdk-web-${process.pid}`);
-  if (!fs.existsSync(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Veet</title>\n');
-  }
+/** Temporary directories of this test process, removed when it exits (assets are large). */
+const scratch: string[] = [];
+process.on('exit', () => scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
   return dir;
+}
+
+let webDist: string | undefined;
+
+/** The built web app if there is one, else a stand-in, so the tests need no web build. */
+export function webDistForTests(): string {
+  if (webDist) return webDist;
+  const built = path.join(REPO_ROOT, 'web', 'dist');
+  if (fs.existsSync(path.join(built, 'index.html'))) return (webDist = built);
+  webDist = tempDir('veet-cdk-web-');
+  fs.writeFileSync(path.join(webDist, 'index.html'), '<!doctype html><title>Veet</title>\n');
+  return webDist;
 }
 
 export interface Synthesized {
@@ -33,8 +45,17 @@ export function synth(context: Record<string, unknown> = {}): Synthesized {
   const key = JSON.stringify(context);
   const hit = cache.get(key);
   if (hit) return hit;
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'veet-cdk-out-'));
-  const { stack } = buildApp({ context: { webDist: placeholderWebDist(), ...context }, outdir });
+  const outdir = tempDir('veet-cdk-out-');
+  const { stack } = buildApp({
+    // Metadata as the CDK CLI writes it; cfn-lint recognises CDK templates by it.
+    context: {
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:version-reporting': true,
+      webDist: webDistForTests(),
+      ...context,
+    },
+    outdir,
+  });
   const result = { stack, template: Template.fromStack(stack), outdir };
   cache.set(key, result);
   return result;
