@@ -292,7 +292,13 @@ impl NodeRegistry for MemoryRouting {
         let now = Instant::now();
         st.nodes.retain(|_, n| n.expires > now);
         let mut nodes: Vec<NodeInfo> = st.nodes.values().map(|n| n.info.clone()).collect();
-        nodes.sort_by(|a, b| a.load.score().total_cmp(&b.load.score()));
+        // Ties by id, as `assign_node` breaks them, so the order is stable.
+        nodes.sort_by(|a, b| {
+            a.load
+                .score()
+                .total_cmp(&b.load.score())
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(nodes)
     }
 

@@ -130,11 +130,12 @@ end
 return 0
 "#;
 
+/// Returns 1 only if there was a room to delete.
 const DELETE_IF_EMPTY: &str = r#"
 if redis.call('HLEN', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-  redis.call('SREM', KEYS[4], ARGV[1])
-  return 1
+  local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  existed = existed + redis.call('SREM', KEYS[4], ARGV[1])
+  if existed > 0 then return 1 end
 end
 return 0
 "#;
@@ -396,7 +397,12 @@ impl NodeRegistry for RedisRouting {
                 }
             }
         }
-        live.sort_by(|a, b| a.load.score().total_cmp(&b.load.score()));
+        live.sort_by(|a, b| {
+            a.load
+                .score()
+                .total_cmp(&b.load.score())
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(live)
     }
 

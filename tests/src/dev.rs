@@ -1,0 +1,136 @@
+//! `veet dev`'s server ([`veet::dev::DevServer`]) in the test process, with in-memory or
+//! Redis routing, plus token and fake-SFU-node helpers.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use veet::dev::{DevConfig, DevServer};
+use veet_core::protocol::{Grants, IceServer};
+use veet_core::routing::{NodeInfo, NodeLoad, Routing};
+use veet_core::token::TokenAuthority;
+
+use crate::redis_server::RedisServer;
+use crate::ws::WsClient;
+
+/// The token secret test servers use.
+pub const TEST_SECRET: &str = "veet-tests-secret";
+
+/// Heartbeat TTL of nodes registered by [`TestServer::add_node`]: long enough to outlive a
+/// test.
+pub const LONG_TTL: Duration = Duration::from_secs(3600);
+
+/// Which routing backend a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `MemoryRouting` in the server's process.
+    Memory,
+    /// `RedisRouting` on a `redis-server` of the test's own.
+    Redis,
+}
+
+/// A fake SFU node: nothing serves it, but the registry lists it, so rooms get assigned to
+/// it. Its `ice_servers` carry a recognisable STUN URL.
+pub fn fake_node(id: &str) -> NodeInfo {
+    NodeInfo {
+        id: id.to_owned(),
+        http_address: "127.0.0.1:0".into(),
+        region: "local".into(),
+        version: "test".into(),
+        draining: false,
+        load: NodeLoad::default(),
+        ice_servers: vec![IceServer {
+            urls: vec![format!("stun:{id}.test:3478")],
+            username: None,
+            credential: None,
+        }],
+    }
+}
+
+/// A running `DevServer` (emulator + signaling handlers + room API) and its Redis, if any.
+pub struct TestServer {
+    pub dev: DevServer,
+    /// The test's own Redis server (Redis backend only); killed on drop.
+    pub redis: Option<RedisServer>,
+    pub tokens: TokenAuthority,
+    pub backend: Backend,
+}
+
+impl TestServer {
+    /// Starts a server on a free loopback port with [`TEST_SECRET`].
+    pub async fn start(backend: Backend) -> Self {
+        let tokens = TokenAuthority::new(TEST_SECRET);
+        let mut config = DevConfig::local(0, tokens.clone());
+        let redis = match backend {
+            Backend::Memory => None,
+            Backend::Redis => {
+                let r = RedisServer::start();
+                config.redis = Some(r.url());
+                Some(r)
+            }
+        };
+        let dev = DevServer::start(config).await.expect("starting DevServer");
+        Self {
+            dev,
+            redis,
+            tokens,
+            backend,
+        }
+    }
+
+    /// The server's routing backend (shared with its handlers).
+    pub fn routing(&self) -> &Routing {
+        &self.dev.routing
+    }
+
+    /// A one-hour token for `identity` (display name = identity) in `room`.
+    pub fn token(&self, room: &str, identity: &str) -> String {
+        self.tokens
+            .issue(
+                room,
+                identity,
+                identity,
+                Grants::default(),
+                Duration::from_secs(3600),
+            )
+            .expect("issuing a token")
+    }
+
+    /// The WebSocket URL with `token`.
+    pub fn url_with_token(&self, token: &str) -> String {
+        format!("{}?token={token}", self.dev.ws_url())
+    }
+
+    /// The WebSocket URL with a fresh token for `identity` in `room`.
+    pub fn url(&self, room: &str, identity: &str) -> String {
+        self.url_with_token(&self.token(room, identity))
+    }
+
+    /// Connects `identity` to `room` (not joined yet).
+    pub async fn connect(&self, room: &str, identity: &str) -> WsClient {
+        WsClient::connect_ok(&self.url(room, identity)).await
+    }
+
+    /// Connects and joins; returns the client and its `joined` frame.
+    pub async fn join(&self, room: &str, identity: &str) -> (WsClient, Value) {
+        let mut c = self.connect(room, identity).await;
+        c.send(serde_json::json!({"action": "join"})).await;
+        let joined = c.expect("joined").await;
+        (c, joined)
+    }
+
+    /// Registers [`fake_node`]`(id)` with a long TTL and returns it.
+    pub async fn add_node(&self, id: &str) -> NodeInfo {
+        let node = fake_node(id);
+        self.routing()
+            .nodes
+            .heartbeat(&node, LONG_TTL)
+            .await
+            .expect("registering a fake node");
+        node
+    }
+
+    /// Ids of the emulator's open connections.
+    pub fn connection_ids(&self) -> Vec<String> {
+        self.dev.emulator.connection_ids()
+    }
+}

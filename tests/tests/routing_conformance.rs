@@ -1,0 +1,850 @@
+//! The routing conformance suite: one set of test functions, each run against
+//! `MemoryRouting` (module `memory`) and `RedisRouting` on a private redis-server (module
+//! `redis`), so both backends provably behave alike.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use veet_core::protocol::{
+    Grants, NodeMessage, ParticipantInfo, TrackInfo, TrackKind, TrackSource,
+};
+use veet_core::routing::memory::MemoryRouting;
+use veet_core::routing::redis::RedisRouting;
+use veet_core::routing::{
+    unix_millis, AddOutcome, Connection, Inbox, NodeInfo, NodeLoad, ParticipantRecord, Removal,
+    RoomSettings, Routing,
+};
+use veet_tests::{eventually, fake_node, RedisServer, WAIT};
+
+/// One backend under test. `routing()` hands out a handle onto the same state: for memory
+/// the same maps, for Redis a fresh connection (as another Lambda instance would have).
+enum Fixture {
+    Memory(Arc<MemoryRouting>),
+    Redis(RedisServer),
+}
+
+impl Fixture {
+    fn memory() -> Self {
+        Fixture::Memory(Arc::new(MemoryRouting::new()))
+    }
+
+    fn redis() -> Self {
+        Fixture::Redis(RedisServer::start())
+    }
+
+    async fn routing(&self) -> Routing {
+        match self {
+            Fixture::Memory(m) => Routing::from_backend(m.clone()),
+            Fixture::Redis(r) => Routing::from_backend(Arc::new(
+                RedisRouting::connect(&r.url())
+                    .await
+                    .expect("connecting to the test redis-server"),
+            )),
+        }
+    }
+}
+
+/// Generates `memory::$name` and `redis::$name` for each shared test function.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Fixture::memory()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Fixture::redis()).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    connections_put_get_remove,
+    rooms_create_get_list_delete,
+    participants_add_get_remove,
+    capacity_is_enforced,
+    same_identity_replaces_earlier_participant,
+    update_participant_only_updates_present_participants,
+    delete_room_if_empty_only_when_empty,
+    node_registry_heartbeat_ordering_deregister,
+    node_expires_after_its_ttl,
+    concurrent_assignment_picks_one_least_loaded_node,
+    back_to_back_new_rooms_spread_over_nodes,
+    dead_node_is_never_chosen,
+    draining_node_takes_no_new_rooms,
+    room_of_dead_node_is_reassigned,
+    no_node_means_no_assignment,
+    bus_delivers_only_to_the_addressed_node,
+    bus_keeps_order_and_forgets_dropped_inboxes,
+);
+
+fn participant(id: &str, identity: &str, joined_at: u64) -> ParticipantRecord {
+    ParticipantRecord {
+        info: ParticipantInfo {
+            id: id.to_owned(),
+            identity: identity.to_owned(),
+            name: format!("{identity} name"),
+            joined_at,
+            tracks: vec![],
+            grants: Grants::default(),
+        },
+        connection_id: format!("conn-{id}"),
+    }
+}
+
+fn node(id: &str, participants: u32) -> NodeInfo {
+    NodeInfo {
+        load: NodeLoad {
+            participants,
+            rooms: 1,
+            tracks: participants * 2,
+            forwarded_bps: 1000,
+        },
+        ..fake_node(id)
+    }
+}
+
+fn ids(records: &[ParticipantRecord]) -> Vec<String> {
+    let mut v: Vec<String> = records.iter().map(|r| r.info.id.clone()).collect();
+    v.sort();
+    v
+}
+
+fn leave(participant_id: &str) -> NodeMessage {
+    NodeMessage::Leave {
+        room: "room-1".into(),
+        participant_id: participant_id.into(),
+    }
+}
+
+async fn next(inbox: &mut Inbox) -> NodeMessage {
+    tokio::time::timeout(WAIT, inbox.next())
+        .await
+        .expect("no message arrived in the inbox in time")
+        .expect("the inbox ended")
+}
+
+const LONG: Duration = Duration::from_secs(600);
+const SHORT: Duration = Duration::from_millis(300);
+
+async fn connections_put_get_remove(f: Fixture) {
+    let r = f.routing().await;
+    let mut c = Connection {
+        id: "AbCdEfGhIjKlMnO=".into(),
+        room: "abc-defg-hij".into(),
+        identity: "alice".into(),
+        name: "Alice".into(),
+        grants: Grants {
+            can_publish: false,
+            ..Grants::default()
+        },
+        participant_id: None,
+        connected_at: unix_millis(),
+    };
+    assert_eq!(r.connections.connection(&c.id).await.unwrap(), None);
+    r.connections.put_connection(&c).await.unwrap();
+    assert_eq!(
+        r.connections.connection(&c.id).await.unwrap(),
+        Some(c.clone())
+    );
+
+    c.participant_id = Some("PA_1".into());
+    r.connections.put_connection(&c).await.unwrap();
+    let other = f.routing().await;
+    assert_eq!(
+        other.connections.connection(&c.id).await.unwrap(),
+        Some(c.clone()),
+        "another handle sees the update"
+    );
+    assert_eq!(
+        r.connections.connection("someone-else").await.unwrap(),
+        None
+    );
+
+    assert_eq!(
+        other.connections.remove_connection(&c.id).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(r.connections.connection(&c.id).await.unwrap(), None);
+    assert_eq!(r.connections.remove_connection(&c.id).await.unwrap(), None);
+}
+
+async fn rooms_create_get_list_delete(f: Fixture) {
+    let r = f.routing().await;
+    assert_eq!(r.rooms.room("room-b").await.unwrap(), None);
+    assert!(r.rooms.list_rooms().await.unwrap().is_empty());
+
+    let before = unix_millis();
+    let five = RoomSettings {
+        max_participants: 5,
+    };
+    assert!(r.rooms.create_room("room-b", five).await.unwrap());
+    assert!(
+        !r.rooms
+            .create_room("room-b", RoomSettings::default())
+            .await
+            .unwrap(),
+        "a second create is refused"
+    );
+    let info = r.rooms.room("room-b").await.unwrap().expect("room exists");
+    assert_eq!(info.code, "room-b");
+    assert_eq!(info.settings, five, "settings are not overwritten");
+    assert_eq!(info.node, None);
+    assert!(info.created_at >= before && info.created_at <= unix_millis());
+
+    assert!(r
+        .rooms
+        .create_room("room-a", RoomSettings::default())
+        .await
+        .unwrap());
+    assert_eq!(
+        r.rooms.list_rooms().await.unwrap(),
+        vec!["room-a", "room-b"]
+    );
+
+    r.rooms.delete_room("room-b").await.unwrap();
+    assert_eq!(r.rooms.room("room-b").await.unwrap(), None);
+    assert_eq!(r.rooms.list_rooms().await.unwrap(), vec!["room-a"]);
+    r.rooms.delete_room("never-existed").await.unwrap();
+    assert_eq!(r.rooms.list_rooms().await.unwrap(), vec!["room-a"]);
+}
+
+async fn participants_add_get_remove(f: Fixture) {
+    let r = f.routing().await;
+    r.rooms
+        .create_room("room-1", RoomSettings::default())
+        .await
+        .unwrap();
+    let a = participant("PA_a", "alice", 1);
+    let b = participant("PA_b", "bob", 2);
+    for p in [&a, &b] {
+        assert_eq!(
+            r.rooms.add_participant("room-1", p).await.unwrap(),
+            AddOutcome::Added { replaced: None }
+        );
+    }
+    let all = r.rooms.participants("room-1").await.unwrap();
+    assert_eq!(ids(&all), vec!["PA_a", "PA_b"]);
+    assert!(all.contains(&a) && all.contains(&b), "records round-trip");
+    assert_eq!(
+        r.rooms.participant("room-1", "PA_a").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(r.rooms.participant("room-1", "PA_x").await.unwrap(), None);
+    assert_eq!(r.rooms.participant("room-2", "PA_a").await.unwrap(), None);
+    assert!(r.rooms.participants("room-2").await.unwrap().is_empty());
+
+    assert_eq!(
+        r.rooms.remove_participant("room-1", "PA_a").await.unwrap(),
+        Removal {
+            removed: Some(a.clone()),
+            remaining: 1
+        }
+    );
+    assert_eq!(
+        r.rooms.remove_participant("room-1", "PA_a").await.unwrap(),
+        Removal {
+            removed: None,
+            remaining: 1
+        }
+    );
+    assert_eq!(
+        r.rooms.remove_participant("room-2", "PA_b").await.unwrap(),
+        Removal {
+            removed: None,
+            remaining: 0
+        }
+    );
+    assert_eq!(
+        ids(&r.rooms.participants("room-1").await.unwrap()),
+        vec!["PA_b"]
+    );
+
+    // Adding to a room nobody created creates it with default settings.
+    r.rooms
+        .add_participant("room-3", &participant("PA_c", "carol", 3))
+        .await
+        .unwrap();
+    let info = r.rooms.room("room-3").await.unwrap().expect("room created");
+    assert_eq!(info.settings, RoomSettings::default());
+    assert!(r
+        .rooms
+        .list_rooms()
+        .await
+        .unwrap()
+        .contains(&"room-3".to_owned()));
+}
+
+async fn capacity_is_enforced(f: Fixture) {
+    let r = f.routing().await;
+    let two = RoomSettings {
+        max_participants: 2,
+    };
+    r.rooms.create_room("small", two).await.unwrap();
+    let a = participant("PA_a", "alice", 1);
+    let b = participant("PA_b", "bob", 2);
+    let c = participant("PA_c", "carol", 3);
+    r.rooms.add_participant("small", &a).await.unwrap();
+    r.rooms.add_participant("small", &b).await.unwrap();
+    assert_eq!(
+        r.rooms.add_participant("small", &c).await.unwrap(),
+        AddOutcome::Full
+    );
+    assert_eq!(
+        ids(&r.rooms.participants("small").await.unwrap()),
+        vec!["PA_a", "PA_b"],
+        "a refused add changes nothing"
+    );
+
+    // Someone already inside may come back while the room is full.
+    let a2 = participant("PA_a2", "alice", 4);
+    assert_eq!(
+        r.rooms.add_participant("small", &a2).await.unwrap(),
+        AddOutcome::Added {
+            replaced: Some(a.clone())
+        }
+    );
+    assert_eq!(
+        ids(&r.rooms.participants("small").await.unwrap()),
+        vec!["PA_a2", "PA_b"]
+    );
+
+    r.rooms.remove_participant("small", "PA_b").await.unwrap();
+    assert_eq!(
+        r.rooms.add_participant("small", &c).await.unwrap(),
+        AddOutcome::Added { replaced: None }
+    );
+    assert_eq!(
+        r.rooms
+            .add_participant("small", &participant("PA_d", "dave", 5))
+            .await
+            .unwrap(),
+        AddOutcome::Full
+    );
+
+    // Concurrent joins never overfill a room.
+    let three = RoomSettings {
+        max_participants: 3,
+    };
+    r.rooms.create_room("race", three).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let h = f.routing().await;
+        tasks.push(tokio::spawn(async move {
+            h.rooms
+                .add_participant(
+                    "race",
+                    &participant(&format!("PA_{i}"), &format!("p{i}"), i),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), AddOutcome::Added { .. }) {
+            added += 1;
+        }
+    }
+    assert_eq!(added, 3);
+    assert_eq!(r.rooms.participants("race").await.unwrap().len(), 3);
+
+    // 0 means no limit.
+    let unlimited = RoomSettings {
+        max_participants: 0,
+    };
+    r.rooms.create_room("big", unlimited).await.unwrap();
+    for i in 0..120 {
+        let p = participant(&format!("PA_{i}"), &format!("p{i}"), i);
+        assert!(matches!(
+            r.rooms.add_participant("big", &p).await.unwrap(),
+            AddOutcome::Added { replaced: None }
+        ));
+    }
+    assert_eq!(r.rooms.participants("big").await.unwrap().len(), 120);
+}
+
+async fn same_identity_replaces_earlier_participant(f: Fixture) {
+    let r = f.routing().await;
+    let a1 = participant("PA_a1", "alice", 1);
+    let a2 = participant("PA_a2", "alice", 2);
+    let b = participant("PA_b", "bob", 3);
+    r.rooms.add_participant("room-1", &a1).await.unwrap();
+    r.rooms.add_participant("room-1", &b).await.unwrap();
+    assert_eq!(
+        r.rooms.add_participant("room-1", &a2).await.unwrap(),
+        AddOutcome::Added {
+            replaced: Some(a1.clone())
+        }
+    );
+    assert_eq!(
+        ids(&r.rooms.participants("room-1").await.unwrap()),
+        vec!["PA_a2", "PA_b"]
+    );
+    assert_eq!(r.rooms.participant("room-1", "PA_a1").await.unwrap(), None);
+
+    // The old session's late leave must not remove the new one.
+    assert_eq!(
+        r.rooms.remove_participant("room-1", "PA_a1").await.unwrap(),
+        Removal {
+            removed: None,
+            remaining: 2
+        }
+    );
+    assert_eq!(
+        r.rooms.participant("room-1", "PA_a2").await.unwrap(),
+        Some(a2.clone())
+    );
+
+    // Once the new session leaves, the identity may join afresh (nothing to replace).
+    r.rooms.remove_participant("room-1", "PA_a2").await.unwrap();
+    assert_eq!(
+        r.rooms
+            .add_participant("room-1", &participant("PA_a3", "alice", 4))
+            .await
+            .unwrap(),
+        AddOutcome::Added { replaced: None }
+    );
+    // The same identity in another room is someone else's business.
+    assert_eq!(
+        r.rooms
+            .add_participant("room-2", &participant("PA_a4", "alice", 5))
+            .await
+            .unwrap(),
+        AddOutcome::Added { replaced: None }
+    );
+    assert_eq!(r.rooms.participants("room-1").await.unwrap().len(), 2);
+}
+
+async fn update_participant_only_updates_present_participants(f: Fixture) {
+    let r = f.routing().await;
+    let mut a = participant("PA_a", "alice", 1);
+    a.info.tracks.push(TrackInfo {
+        id: "TR_1".into(),
+        kind: TrackKind::Audio,
+        source: TrackSource::Microphone,
+        muted: false,
+    });
+    r.rooms.add_participant("room-1", &a).await.unwrap();
+    a.track_mut("TR_1").expect("track").muted = true;
+    assert!(r.rooms.update_participant("room-1", &a).await.unwrap());
+    assert_eq!(
+        f.routing()
+            .await
+            .rooms
+            .participant("room-1", "PA_a")
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+
+    let ghost = participant("PA_ghost", "ghost", 2);
+    assert!(!r.rooms.update_participant("room-1", &ghost).await.unwrap());
+    assert_eq!(
+        r.rooms.participant("room-1", "PA_ghost").await.unwrap(),
+        None
+    );
+    assert!(!r.rooms.update_participant("room-2", &a).await.unwrap());
+    assert_eq!(r.rooms.participant("room-2", "PA_a").await.unwrap(), None);
+    assert_eq!(r.rooms.participants("room-1").await.unwrap().len(), 1);
+}
+
+async fn delete_room_if_empty_only_when_empty(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("n1", 0), LONG).await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        Some("n1")
+    );
+    r.rooms
+        .add_participant("room-1", &participant("PA_a", "alice", 1))
+        .await
+        .unwrap();
+    assert!(!r.rooms.delete_room_if_empty("room-1").await.unwrap());
+    assert!(r.rooms.room("room-1").await.unwrap().is_some());
+    assert_eq!(r.rooms.list_rooms().await.unwrap(), vec!["room-1"]);
+
+    r.rooms.remove_participant("room-1", "PA_a").await.unwrap();
+    assert!(r.rooms.delete_room_if_empty("room-1").await.unwrap());
+    assert_eq!(
+        r.rooms.room("room-1").await.unwrap(),
+        None,
+        "room and assignment gone"
+    );
+    assert!(r.rooms.list_rooms().await.unwrap().is_empty());
+
+    assert!(
+        !r.rooms.delete_room_if_empty("never-existed").await.unwrap(),
+        "nothing was deleted"
+    );
+    assert!(r.rooms.list_rooms().await.unwrap().is_empty());
+}
+
+async fn node_registry_heartbeat_ordering_deregister(f: Fixture) {
+    let r = f.routing().await;
+    assert!(r.nodes.live_nodes().await.unwrap().is_empty());
+    let (n1, n2, n3) = (node("n1", 3), node("n2", 1), node("n3", 2));
+    for n in [&n1, &n2, &n3] {
+        r.nodes.heartbeat(n, LONG).await.unwrap();
+    }
+    let live_ids = |nodes: Vec<NodeInfo>| nodes.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(
+        live_ids(r.nodes.live_nodes().await.unwrap()),
+        vec!["n2", "n3", "n1"],
+        "least loaded first"
+    );
+    assert_eq!(r.nodes.node("n1").await.unwrap(), Some(n1.clone()));
+    assert_eq!(r.nodes.node("n9").await.unwrap(), None);
+
+    // A heartbeat carries the new load.
+    let busy = node("n2", 5);
+    f.routing()
+        .await
+        .nodes
+        .heartbeat(&busy, LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        live_ids(r.nodes.live_nodes().await.unwrap()),
+        vec!["n3", "n1", "n2"]
+    );
+    assert_eq!(r.nodes.node("n2").await.unwrap(), Some(busy));
+
+    r.nodes.deregister("n3").await.unwrap();
+    assert_eq!(r.nodes.node("n3").await.unwrap(), None);
+    assert_eq!(
+        live_ids(r.nodes.live_nodes().await.unwrap()),
+        vec!["n1", "n2"]
+    );
+    r.nodes.deregister("never-registered").await.unwrap();
+
+    // Equal load: a stable order, by id.
+    r.nodes.heartbeat(&node("m2", 0), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("m1", 0), LONG).await.unwrap();
+    assert_eq!(
+        live_ids(r.nodes.live_nodes().await.unwrap()),
+        vec!["m1", "m2", "n1", "n2"]
+    );
+}
+
+async fn node_expires_after_its_ttl(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("keeper", 4), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("mayfly", 0), LONG).await.unwrap();
+    assert!(r.nodes.node("mayfly").await.unwrap().is_some());
+    // The next heartbeat comes with a short TTL, and then no more heartbeats.
+    r.nodes.heartbeat(&node("mayfly", 0), SHORT).await.unwrap();
+    eventually("mayfly's heartbeat TTL to expire", || async {
+        r.nodes
+            .node("mayfly")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let live: Vec<String> = r
+        .nodes
+        .live_nodes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(live, vec!["keeper"]);
+    // A heartbeat brings it back.
+    r.nodes.heartbeat(&node("mayfly", 0), LONG).await.unwrap();
+    assert!(r.nodes.node("mayfly").await.unwrap().is_some());
+}
+
+/// Runs `n` concurrent `assign_node(room)` calls, each on its own handle, released together.
+async fn assign_concurrently(f: &Fixture, room: &str, n: usize) -> Vec<Option<String>> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let h = f.routing().await;
+        let barrier = barrier.clone();
+        let room = room.to_owned();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            h.rooms.assign_node(&room).await.unwrap()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+async fn concurrent_assignment_picks_one_least_loaded_node(f: Fixture) {
+    let r = f.routing().await;
+    for n in [node("busy", 3), node("idle", 1), node("medium", 2)] {
+        r.nodes.heartbeat(&n, LONG).await.unwrap();
+    }
+    let got = assign_concurrently(&f, "room-1", 64).await;
+    let distinct: HashSet<_> = got.iter().cloned().collect();
+    assert_eq!(
+        distinct,
+        HashSet::from([Some("idle".to_owned())]),
+        "every caller gets the least-loaded node"
+    );
+    let info = r.rooms.room("room-1").await.unwrap().expect("room created");
+    assert_eq!(info.node.as_deref(), Some("idle"));
+    assert_eq!(info.settings, RoomSettings::default());
+
+    // Equal loads: still exactly one node, whichever it is.
+    for id in ["busy", "idle", "medium"] {
+        r.nodes.deregister(id).await.unwrap();
+    }
+    for id in ["e1", "e2", "e3", "e4"] {
+        r.nodes.heartbeat(&node(id, 0), LONG).await.unwrap();
+    }
+    let got = assign_concurrently(&f, "room-2", 64).await;
+    let distinct: HashSet<_> = got.iter().cloned().collect();
+    assert_eq!(distinct.len(), 1, "one node for the room: {distinct:?}");
+    assert!(distinct.iter().all(|n| n.is_some()));
+}
+
+async fn back_to_back_new_rooms_spread_over_nodes(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("a", 0), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("b", 0), LONG).await.unwrap();
+    let first = r
+        .rooms
+        .assign_node("room-1")
+        .await
+        .unwrap()
+        .expect("a node");
+    let second = r
+        .rooms
+        .assign_node("room-2")
+        .await
+        .unwrap()
+        .expect("a node");
+    assert_ne!(
+        first, second,
+        "a new room counts against its node before the next heartbeat"
+    );
+    // An assigned room keeps its node.
+    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), Some(first));
+}
+
+async fn dead_node_is_never_chosen(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("alive", 5), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("dead", 0), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("dead", 0), SHORT).await.unwrap();
+    eventually("the dead node to expire", || async {
+        r.nodes.node("dead").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let got = assign_concurrently(&f, "room-1", 50).await;
+    assert!(got.iter().all(|n| n.as_deref() == Some("alive")), "{got:?}");
+    for i in 0..10 {
+        assert_eq!(
+            r.rooms
+                .assign_node(&format!("room-x{i}"))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("alive")
+        );
+    }
+}
+
+async fn draining_node_takes_no_new_rooms(f: Fixture) {
+    let r = f.routing().await;
+    let mut drain = node("drain", 0);
+    r.nodes.heartbeat(&drain, LONG).await.unwrap();
+    r.nodes.heartbeat(&node("busy", 5), LONG).await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("old-room").await.unwrap().as_deref(),
+        Some("drain")
+    );
+
+    drain.draining = true;
+    r.nodes.heartbeat(&drain, LONG).await.unwrap();
+    let got = assign_concurrently(&f, "new-room", 50).await;
+    assert!(got.iter().all(|n| n.as_deref() == Some("busy")), "{got:?}");
+    assert_eq!(
+        r.rooms.assign_node("old-room").await.unwrap().as_deref(),
+        Some("drain"),
+        "a draining node keeps its rooms"
+    );
+
+    r.nodes.deregister("busy").await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("third-room").await.unwrap(),
+        None,
+        "only a draining node is left"
+    );
+}
+
+async fn room_of_dead_node_is_reassigned(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("first", 0), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("second", 2), LONG).await.unwrap();
+    r.nodes.heartbeat(&node("third", 3), LONG).await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        Some("first")
+    );
+    r.nodes.heartbeat(&node("first", 0), SHORT).await.unwrap();
+    eventually("the first node to expire", || async {
+        r.nodes.node("first").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let got = assign_concurrently(&f, "room-1", 50).await;
+    assert!(
+        got.iter().all(|n| n.as_deref() == Some("second")),
+        "{got:?}"
+    );
+    assert_eq!(
+        r.rooms.room("room-1").await.unwrap().and_then(|i| i.node),
+        Some("second".into())
+    );
+}
+
+async fn no_node_means_no_assignment(f: Fixture) {
+    let r = f.routing().await;
+    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), None);
+    r.nodes.heartbeat(&node("gone", 0), LONG).await.unwrap();
+    r.nodes.deregister("gone").await.unwrap();
+    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), None);
+    // And once a node appears, the room gets it.
+    r.nodes.heartbeat(&node("new", 0), LONG).await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        Some("new")
+    );
+}
+
+async fn bus_delivers_only_to_the_addressed_node(f: Fixture) {
+    let r = f.routing().await;
+    let mut a = r.bus.subscribe("node-a").await.unwrap();
+    let mut b = r.bus.subscribe("node-b").await.unwrap();
+    // Published through another handle, as a Lambda would.
+    let publisher = f.routing().await;
+    assert_eq!(
+        publisher
+            .bus
+            .publish("node-a", &leave("for-a"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        publisher
+            .bus
+            .publish("node-b", &leave("for-b"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(next(&mut a).await, leave("for-a"));
+    // Messages to one channel arrive in order, so B's first message being its own proves
+    // A's never reached it.
+    assert_eq!(next(&mut b).await, leave("for-b"));
+    assert_eq!(
+        publisher
+            .bus
+            .publish("node-a", &leave("again-a"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(next(&mut a).await, leave("again-a"));
+    assert!(
+        tokio::time::timeout(veet_tests::QUIET, b.next())
+            .await
+            .is_err(),
+        "node B got a message meant for A"
+    );
+    assert_eq!(
+        publisher
+            .bus
+            .publish("node-c", &leave("nobody"))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Two subscribers of one inbox (an old and a new process of one node) both get it.
+    let mut a2 = r.bus.subscribe("node-a").await.unwrap();
+    assert_eq!(
+        publisher
+            .bus
+            .publish("node-a", &leave("both"))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(next(&mut a).await, leave("both"));
+    assert_eq!(next(&mut a2).await, leave("both"));
+}
+
+async fn bus_keeps_order_and_forgets_dropped_inboxes(f: Fixture) {
+    let r = f.routing().await;
+    let mut a = r.bus.subscribe("node-a").await.unwrap();
+    for i in 0..200 {
+        r.bus
+            .publish("node-a", &leave(&format!("p{i}")))
+            .await
+            .unwrap();
+    }
+    for i in 0..200 {
+        assert_eq!(next(&mut a).await, leave(&format!("p{i}")));
+    }
+    drop(a);
+    eventually("the dropped inbox to unsubscribe", || async {
+        (r.bus.publish("node-a", &leave("late")).await.unwrap() == 0).then_some(())
+    })
+    .await;
+}
+
+/// Redis only: a node's inbox outlives the Redis server crashing and coming back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_inbox_survives_server_restart() {
+    let mut redis = RedisServer::start();
+    let r = Routing::redis(&redis.url()).await.unwrap();
+    let mut inbox = r.bus.subscribe("node-a").await.unwrap();
+    assert_eq!(r.bus.publish("node-a", &leave("before")).await.unwrap(), 1);
+    assert_eq!(next(&mut inbox).await, leave("before"));
+
+    redis.kill();
+    redis.restart();
+
+    // Publish until the resubscribed inbox counts as a receiver; that message must arrive.
+    let mut i = 0;
+    let delivered = eventually("the inbox to resubscribe after the restart", || {
+        i += 1;
+        let msg = leave(&format!("after-{i}"));
+        let r = r.clone();
+        async move {
+            match r.bus.publish("node-a", &msg).await {
+                Ok(n) if n >= 1 => Some(msg),
+                _ => None,
+            }
+        }
+    })
+    .await;
+    assert_eq!(next(&mut inbox).await, delivered);
+
+    // Publishing (the connection manager) and the registry work again too.
+    r.nodes.heartbeat(&node("n1", 0), LONG).await.unwrap();
+    assert_eq!(
+        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        Some("n1")
+    );
+}
