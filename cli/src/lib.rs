@@ -5,3 +5,4 @@
 
 pub mod dev;
 pub mod duration;
+pub mod peer;

@@ -37,6 +37,9 @@ enum Command {
         /// Keep routing state in Redis (e.g. redis://127.0.0.1:6379) instead of in memory.
         #[arg(long, env = "VEET_REDIS_URL")]
         redis: Option<String>,
+        /// Run no SFU node in this process (start `veet sfu` nodes against the same Redis).
+        #[arg(long)]
+        no_sfu: bool,
     },
     /// Run an SFU media node that joins the fleet through Redis.
     Sfu {
@@ -99,14 +102,19 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Dev { bind, port, redis } => {
+        Command::Dev {
+            bind,
+            port,
+            redis,
+            no_sfu,
+        } => {
             let config = DevConfig {
                 bind,
                 port,
                 redis,
                 tokens: tokens_or_dev(),
                 web_dir: veet::dev::find_web_dir(),
-                sfu: Some(SfuConfig {
+                sfu: (!no_sfu).then(|| SfuConfig {
                     bind_ip: bind,
                     ..SfuConfig::loopback()
                 }),

@@ -18,6 +18,7 @@
 
 use std::time::Duration;
 
+pub mod cluster;
 pub mod dev;
 pub mod lambda;
 pub mod panics;
@@ -65,4 +66,35 @@ pub fn init_tracing() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// Generates, for each named `async fn name(backend: Backend)` in the calling test file, a
+/// `memory::name` and a `redis::name` test on a multi-thread runtime (so
+/// [`panics::watch`] sees server panics), running the same function against both routing
+/// backends.
+///
+/// ```ignore
+/// veet_tests::for_both_backends!(join_works, chat_works);
+/// async fn join_works(backend: veet_tests::Backend) { /* … */ }
+/// ```
+#[macro_export]
+macro_rules! for_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Memory).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Redis).await;
+                }
+            )*
+        }
+    };
 }
