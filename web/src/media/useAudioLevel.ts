@@ -10,7 +10,11 @@ export function useAudioLevel(track: MediaStreamTrack | null, active: boolean): 
       return;
     }
     const ctx = new AudioContext();
-    void ctx.resume().catch(() => {});
+    // Browsers start an AudioContext suspended until the page gets a click or key press.
+    const resume = () => void ctx.resume().catch(() => {});
+    resume();
+    const events = ["pointerdown", "keydown"] as const;
+    events.forEach((e) => document.addEventListener(e, resume, { once: true }));
     const source = ctx.createMediaStreamSource(new MediaStream([track]));
     const analyser = ctx.createAnalyser();
     analyser.fftSize = 512;
@@ -32,6 +36,7 @@ export function useAudioLevel(track: MediaStreamTrack | null, active: boolean): 
     raf = requestAnimationFrame(tick);
     return () => {
       cancelAnimationFrame(raf);
+      events.forEach((e) => document.removeEventListener(e, resume));
       source.disconnect();
       void ctx.close().catch(() => {});
     };
