@@ -21,6 +21,7 @@ describe("a meeting in the browser", () => {
   });
 
   after(async () => {
+    if (process.env.VEET_E2E_ARTIFACTS && !broken) await saveArtifacts();
     for (const p of Object.values(people)) await p.close();
     await server?.stop();
   });
