@@ -55,8 +55,12 @@ function MeetingFlow({ code, onEnd }: { code: string; onEnd(info: EndInfo): void
       else if (s.status === "failed" && s.fatal) onEnd({ kind: s.fatal.kind, message: s.fatal.message });
     };
     const unsubscribe = session.subscribe(check);
+    // Closing the tab: say goodbye so the others' tiles go at once, not at socket timeout.
+    const onPageHide = () => session.leave();
+    window.addEventListener("pagehide", onPageHide);
     return () => {
       unsubscribe();
+      window.removeEventListener("pagehide", onPageHide);
       session.leave();
     };
   }, [session, onEnd]);
