@@ -111,10 +111,11 @@ impl TrackStats {
     }
 }
 
-#[derive(Default)]
 struct Shared {
     received: Mutex<HashMap<String, TrackStats>>,
-    reading: AtomicBool,
+    /// While false, received tracks are not polled at all: the client stalls as a frozen
+    /// browser tab would, and its WebRTC stack backs up.
+    reading: tokio::sync::watch::Sender<bool>,
     sent_packets: AtomicU64,
 }
 
@@ -146,7 +147,7 @@ struct ClientEvents {
     role: PeerRole,
     out: mpsc::Sender<Message>,
     tracks: Option<mpsc::Sender<Arc<dyn TrackRemote>>>,
-    state: mpsc::Sender<RTCPeerConnectionState>,
+    state: tokio::sync::watch::Sender<RTCPeerConnectionState>,
 }
 
 #[async_trait::async_trait]
@@ -175,7 +176,7 @@ impl PeerConnectionEventHandler for ClientEvents {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.state.try_send(state);
+        self.state.send_replace(state);
     }
 }
 
@@ -225,8 +226,9 @@ impl SyntheticPeer {
             }
         };
         let shared = Arc::new(Shared {
-            reading: AtomicBool::new(true),
-            ..Default::default()
+            received: Mutex::new(HashMap::new()),
+            reading: tokio::sync::watch::channel(true).0,
+            sent_packets: AtomicU64::new(0),
         });
         let factory = Arc::new(PeerFactory::new(
             Arc::new(SfuConfig::loopback()),
@@ -248,7 +250,7 @@ impl SyntheticPeer {
         peer.tasks
             .push(tokio::spawn(receive_tracks(track_rx, shared.clone())));
         // Publisher: local tracks, our offer.
-        let (pub_state_tx, _pub_state_rx) = mpsc::channel(16);
+        let (pub_state_tx, pub_state_rx) = tokio::sync::watch::channel(RTCPeerConnectionState::New);
         let mut publisher_setup = None;
         if options.publish_audio || options.publish_video {
             let pc = factory
@@ -301,7 +303,6 @@ impl SyntheticPeer {
         }
         // Signaling from the SFU.
         let mut rx = frames.subscribe();
-        let (sub_state_tx, _sub_state_rx) = mpsc::channel(16);
         let publisher = peer.publisher.clone();
         let out2 = out.clone();
         let factory2 = factory.clone();
@@ -341,7 +342,10 @@ impl SyntheticPeer {
                                             role: PeerRole::Subscriber,
                                             out: out2.clone(),
                                             tracks: Some(track_tx.clone()),
-                                            state: sub_state_tx.clone(),
+                                            state: tokio::sync::watch::channel(
+                                                RTCPeerConnectionState::New,
+                                            )
+                                            .0,
                                         }))
                                         .await?;
                                     *subscriber.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -407,6 +411,7 @@ impl SyntheticPeer {
                     peer.participant.identity.clone(),
                     options.clone(),
                     shared.clone(),
+                    pub_state_rx.clone(),
                 )));
             }
         }
@@ -449,27 +454,32 @@ impl SyntheticPeer {
 
     /// Stops (or resumes) reading received media, as a stalled client would.
     pub fn set_reading(&self, reading: bool) {
-        self.shared.reading.store(reading, Ordering::Relaxed);
+        self.shared.reading.send_replace(reading);
     }
 
     /// The next server frame matching `pred`, within `timeout`.
-    pub async fn wait_frame(
+    ///
+    /// Listening starts when this is called, not when the future is first polled, so a
+    /// frame caused by something done in between is not missed.
+    pub fn wait_frame(
         &self,
         timeout: Duration,
         pred: impl Fn(&ServerFrame) -> bool,
-    ) -> anyhow::Result<ServerFrame> {
+    ) -> impl std::future::Future<Output = anyhow::Result<ServerFrame>> {
         let mut rx = self.frames.subscribe();
-        tokio::time::timeout(timeout, async {
-            loop {
-                match rx.recv().await {
-                    Ok(f) if pred(&f) => return Ok(f),
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(e) => bail!("socket closed: {e}"),
+        async move {
+            tokio::time::timeout(timeout, async {
+                loop {
+                    match rx.recv().await {
+                        Ok(f) if pred(&f) => return Ok(f),
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(e) => bail!("socket closed: {e}"),
+                    }
                 }
-            }
-        })
-        .await
-        .context("timed out waiting for a frame")?
+            })
+            .await
+            .context("timed out waiting for a frame")?
+        }
     }
 
     /// A receiver of every server frame from now on.
@@ -615,7 +625,16 @@ async fn send_media(
     identity: String,
     options: PeerOptions,
     shared: Arc<Shared>,
+    mut state: tokio::sync::watch::Receiver<RTCPeerConnectionState>,
 ) {
+    // Before DTLS is up there are no SRTP keys: wait rather than write into the void.
+    if state
+        .wait_for(|s| *s == RTCPeerConnectionState::Connected)
+        .await
+        .is_err()
+    {
+        return;
+    }
     let codec = synthetic_codec(video);
     // Video: 30 frames/s, each frame enough packets for the bitrate; audio: 50 packets/s.
     let (interval, per_tick, size, ts_step) = if video {
@@ -739,13 +758,17 @@ async fn receive_tracks(mut tracks: mpsc::Receiver<Arc<dyn TrackRemote>>, shared
                 s.video = video;
                 s.subscribed_at.get_or_insert_with(Instant::now);
             }
-            while let Some(event) = track.poll().await {
+            let mut reading = shared.reading.subscribe();
+            loop {
+                if reading.wait_for(|r| *r).await.is_err() {
+                    break;
+                }
+                let Some(event) = track.poll().await else {
+                    break;
+                };
                 let TrackRemoteEvent::OnRtpPacket(p) = event else {
                     continue;
                 };
-                if !shared.reading.load(Ordering::Relaxed) {
-                    continue;
-                }
                 let mut r = shared.received.lock().unwrap_or_else(|e| e.into_inner());
                 let s = r.entry(id.clone()).or_default();
                 s.packets += 1;

@@ -232,16 +232,27 @@ impl TrackForwarder {
     }
 
     /// Starts forwarding to a subscriber through `local`, added to its connection as `sender`.
+    /// Packets are dropped until `connected` is set: before DTLS is up there are no SRTP
+    /// keys to send with.
     pub fn subscribe(
         self: &Arc<Self>,
         subscriber_id: &str,
         local: Arc<TrackLocalStaticRTP>,
         ssrc: u32,
         sender: Arc<dyn RtpSender>,
+        connected: Arc<AtomicBool>,
     ) -> DownTrack {
         let (tx, rx) = mpsc::channel(DOWN_QUEUE);
         self.attach(subscriber_id, tx);
-        let task = tokio::spawn(down_track_loop(self.clone(), local, sender, ssrc, rx));
+        let writer = DownWriter {
+            forwarder: self.clone(),
+            local,
+            sender,
+            ssrc,
+            payload_type: None,
+            connected,
+        };
+        let task = tokio::spawn(down_track_loop(writer, rx));
         DownTrack {
             forwarder: self.clone(),
             subscriber_id: subscriber_id.to_owned(),
@@ -266,20 +277,9 @@ impl Drop for DownTrack {
 
 /// Rewrites SSRC and payload type for the subscriber's negotiated codec and writes packets;
 /// meanwhile passes the subscriber's keyframe requests up to the publisher.
-async fn down_track_loop(
-    forwarder: Arc<TrackForwarder>,
-    local: Arc<TrackLocalStaticRTP>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    mut rx: mpsc::Receiver<rtp::Packet>,
-) {
-    let mut out = DownWriter {
-        forwarder: forwarder.clone(),
-        local: local.clone(),
-        sender,
-        ssrc,
-        payload_type: None,
-    };
+async fn down_track_loop(mut out: DownWriter, mut rx: mpsc::Receiver<rtp::Packet>) {
+    let forwarder = out.forwarder.clone();
+    let local = out.local.clone();
     // `poll` answers `None` at once while the track is unbound; listen again once a write
     // succeeds (the track is bound then).
     let mut listening = true;
@@ -315,11 +315,15 @@ struct DownWriter {
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     payload_type: Option<u8>,
+    connected: Arc<AtomicBool>,
 }
 
 impl DownWriter {
     /// Writes one packet; whether it went out.
     async fn write(&mut self, mut packet: rtp::Packet) -> bool {
+        if !self.connected.load(Ordering::Relaxed) {
+            return false;
+        }
         if self.payload_type.is_none() {
             self.payload_type = negotiated_payload_type(&self.sender, &self.forwarder.codec).await;
         }
@@ -345,7 +349,10 @@ impl DownWriter {
 }
 
 /// The payload type this sender negotiated for `codec`, once negotiation is done.
-async fn negotiated_payload_type(sender: &Arc<dyn RtpSender>, codec: &RTCRtpCodec) -> Option<u8> {
+pub async fn negotiated_payload_type(
+    sender: &Arc<dyn RtpSender>,
+    codec: &RTCRtpCodec,
+) -> Option<u8> {
     let params = sender.get_parameters().await.ok()?;
     let codecs = &params.rtp_parameters.codecs;
     let same_mime = |c: &&rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters| {

@@ -1,6 +1,7 @@
 //! A participant on this node: its two peer connections and what flows on them.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use rtc::peer_connection::transport::RTCIceCandidateInit;
@@ -26,7 +27,8 @@ pub struct Participant {
     /// SFU → client media (the SFU offers).
     pub subscriber: Option<Arc<dyn PeerConnection>>,
     pub negotiation: Negotiation,
-    pub subscriber_connected: bool,
+    /// Whether the subscriber connection is up; its down tracks send only then.
+    pub subscriber_connected: Arc<AtomicBool>,
     /// Remote candidates that arrived before their connection had a remote description.
     pub pending_candidates: HashMap<PeerRole, Vec<RTCIceCandidateInit>>,
     /// Published track id → what the client said it is.
@@ -43,7 +45,7 @@ impl Participant {
             publisher: None,
             subscriber: None,
             negotiation: Negotiation::default(),
-            subscriber_connected: false,
+            subscriber_connected: Arc::new(AtomicBool::new(false)),
             pending_candidates: HashMap::new(),
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),

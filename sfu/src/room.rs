@@ -3,6 +3,7 @@
 //! channel and are handled in order.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -484,7 +485,11 @@ impl Room {
                 return false;
             }
         };
-        let down = forwarder.subscribe(subscriber_id, local, ssrc, sender.clone());
+        let connected = match self.participants.get(subscriber_id) {
+            Some(s) => s.subscriber_connected.clone(),
+            None => return false,
+        };
+        let down = forwarder.subscribe(subscriber_id, local, ssrc, sender.clone(), connected);
         if let Some(s) = self.participants.get_mut(subscriber_id) {
             s.down_tracks.insert(track_id, (down, sender));
         }
@@ -574,7 +579,7 @@ impl Room {
         let Some(s) = self.participants.get(subscriber_id) else {
             return;
         };
-        if !s.subscriber_connected {
+        if !s.subscriber_connected.load(Ordering::Relaxed) {
             return;
         }
         for (down, _) in s.down_tracks.values() {
@@ -591,10 +596,15 @@ impl Room {
         tracing::debug!(room = %self.code, participant = participant_id, ?role, %state, "peer connection state");
         match state {
             RTCPeerConnectionState::Connected if role == PeerRole::Subscriber => {
-                if let Some(p) = self.participants.get_mut(participant_id) {
-                    p.subscriber_connected = true;
+                if let Some(p) = self.participants.get(participant_id) {
+                    p.subscriber_connected.store(true, Ordering::Relaxed);
                 }
                 self.request_keyframes_for(participant_id);
+            }
+            RTCPeerConnectionState::Disconnected if role == PeerRole::Subscriber => {
+                if let Some(p) = self.participants.get(participant_id) {
+                    p.subscriber_connected.store(false, Ordering::Relaxed);
+                }
             }
             RTCPeerConnectionState::Failed => {
                 // The client is unreachable: it leaves, as if its socket had closed.
