@@ -37,6 +37,8 @@ function Tiles({ tiles }: { tiles: TileModel<MediaStreamTrack>[] }) {
   );
 }
 
+const GAP = 8;
+
 interface Props {
   tiles: TileModel<MediaStreamTrack>[];
   shares: ShareModel<MediaStreamTrack>[];
@@ -66,8 +68,10 @@ export function Stage({ tiles, shares }: Props) {
       </div>
     );
   }
-  const { cols, tileWidth } = gridLayout(tiles.length, w, h);
-  const style = { gridTemplateColumns: `repeat(${cols}, ${tileWidth || 320}px)` };
+  const { cols, tileWidth } = gridLayout(tiles.length, w, h, GAP);
+  // Flex-wrap rather than CSS grid, so an incomplete last row is centred, as in Meet.
+  const tw = tileWidth || 320;
+  const style = { width: cols * tw + (cols - 1) * GAP, "--tile-w": `${tw}px` } as React.CSSProperties;
   return (
     <div className="stage" ref={ref}>
       <div className="grid" style={style}>
