@@ -50,9 +50,14 @@ impl Integration for Signaling {
 /// Frames queued for one socket.
 const OUTBOX_CAPACITY: usize = 1024;
 
+/// Messages up to this size are read whole, so one over [`MAX_MESSAGE_BYTES`] can be refused
+/// with a proper close frame (1009) instead of a reset; beyond it the socket is dropped.
+const READ_LIMIT_BYTES: usize = 8 * MAX_MESSAGE_BYTES;
+
 enum Outgoing {
     Text(String),
-    Close,
+    /// Sends a close frame with this code and reason, then stops writing.
+    Close(u16, &'static str),
 }
 
 struct Client {
@@ -137,7 +142,10 @@ impl Emulator {
     /// Closes a connection from the server side, as a network drop or API Gateway would.
     pub fn close_connection(&self, id: &str) -> bool {
         match self.clients().get(id) {
-            Some(c) => c.outbox.try_send(Outgoing::Close).is_ok(),
+            Some(c) => c
+                .outbox
+                .try_send(Outgoing::Close(1001, "Going away"))
+                .is_ok(),
             None => false,
         }
     }
@@ -333,8 +341,8 @@ async fn upgrade(
         )
             .into_response();
     }
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+    ws.max_message_size(READ_LIMIT_BYTES)
+        .max_frame_size(READ_LIMIT_BYTES)
         .on_upgrade(move |socket| serve_socket(emu, connection_id, host, socket, rx))
 }
 
@@ -350,11 +358,11 @@ async fn serve_socket(
         while let Some(out) = outbox.recv().await {
             let result = match out {
                 Outgoing::Text(t) => sink.send(Message::Text(Utf8Bytes::from(t))).await,
-                Outgoing::Close => {
+                Outgoing::Close(code, reason) => {
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
-                            code: 1001,
-                            reason: Utf8Bytes::from_static("Going away"),
+                            code,
+                            reason: Utf8Bytes::from_static(reason),
                         })))
                         .await;
                     break;
@@ -374,6 +382,9 @@ async fn serve_socket(
     };
     let mut close_code = 1005;
     let mut close_reason = String::new();
+    // Set when the server ends the socket because of what the client sent: the close frame
+    // to send, and whether the stream is still sound enough to await the client's reply.
+    let mut refusal: Option<(u16, &'static str, bool)> = None;
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
@@ -381,6 +392,17 @@ async fn serve_socket(
             _ = wait_finished(&writer) => None,
         };
         let Some(msg) = msg else { break };
+        let size = match &msg {
+            Ok(Message::Text(t)) => t.len(),
+            Ok(Message::Binary(b)) => b.len(),
+            _ => 0,
+        };
+        if size > MAX_MESSAGE_BYTES {
+            close_code = 1009;
+            close_reason = format!("message of {size} bytes is over {MAX_MESSAGE_BYTES}");
+            refusal = Some((1009, "Message too big", true));
+            break;
+        }
         let body = match msg {
             Ok(Message::Text(t)) => t.as_str().to_owned(),
             Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
@@ -393,10 +415,12 @@ async fn serve_socket(
             }
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Err(e) => {
-                // Over the 128 KB message limit, or a broken socket.
+                // A protocol violation (text that is not UTF-8, a reserved opcode), a message
+                // over the read limit, or a broken socket.
                 tracing::debug!(connection_id, error = %e, "socket error");
-                close_code = 1009;
                 close_reason = e.to_string();
+                close_code = close_code_for(&close_reason);
+                refusal = Some((close_code, close_text(close_code), false));
                 break;
             }
         };
@@ -416,6 +440,27 @@ async fn serve_socket(
         // One frame at a time per connection keeps a client's frames in order.
         emu.call(event).await;
     }
+    if let Some((code, reason, sound)) = refusal {
+        // Tell the client why, as API Gateway does, before the socket goes.
+        let outbox = emu.clients().get(&connection_id).map(|c| c.outbox.clone());
+        if let Some(outbox) = outbox {
+            let _ = outbox.try_send(Outgoing::Close(code, reason));
+        }
+        let wait = std::time::Duration::from_secs(2);
+        let _ = tokio::time::timeout(wait, wait_finished(&writer)).await;
+        if sound {
+            // Read on until the client answers the close, so the socket ends cleanly
+            // rather than with a reset that could swallow the close frame.
+            let _ = tokio::time::timeout(wait, async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
     emu.clients().remove(&connection_id);
     writer.abort();
     let mut ctx = emu.context(
@@ -429,6 +474,27 @@ async fn serve_socket(
     ctx["disconnectReason"] = json!(close_reason);
     emu.call(json!({ "requestContext": ctx, "isBase64Encoded": false }))
         .await;
+}
+
+/// The close code for a socket read error, by its description (axum hides the
+/// tungstenite error type).
+fn close_code_for(error: &str) -> u16 {
+    let e = error.to_ascii_lowercase();
+    if e.contains("utf-8") || e.contains("utf8") {
+        1007
+    } else if e.contains("too long") || e.contains("too big") || e.contains("space limit") {
+        1009
+    } else {
+        1002
+    }
+}
+
+fn close_text(code: u16) -> &'static str {
+    match code {
+        1007 => "Invalid frame payload data",
+        1009 => "Message too big",
+        _ => "Protocol error",
+    }
 }
 
 async fn wait_finished(handle: &tokio::task::JoinHandle<()>) {
@@ -482,7 +548,7 @@ async fn management(
             match outbox.try_send(Outgoing::Text(text)) {
                 Ok(()) => StatusCode::OK.into_response(),
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    let _ = outbox.try_send(Outgoing::Close);
+                    let _ = outbox.try_send(Outgoing::Close(1001, "Going away"));
                     emu.close_connection(&id);
                     aws_error(
                         StatusCode::GONE,
