@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
-import { assertMediaFlowing, joinAs, statsDump, tile, waitForVideo } from "./lib/meeting.js";
+import { assertMediaFlowing, joinAs, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
 import { ROOT, startVeet } from "./lib/server.js";
 
 describe("a meeting in the browser", () => {
@@ -73,6 +73,11 @@ describe("a meeting in the browser", () => {
     await bob.waitForURL(meetingUrl);
     await joinAs(bob, meetingUrl, "Bob");
 
+    // The copy-link button puts the meeting URL on the clipboard.
+    await bob.getByRole("button", { name: "Copy meeting link" }).click();
+    await bob.getByText("Meeting link copied").waitFor();
+    assert.equal(await bob.evaluate(() => navigator.clipboard.readText()), meetingUrl);
+
     // Joins appear live on both sides.
     await tile(alice, "Bob").waitFor({ timeout: 10_000 });
     await tile(bob, "Alice").waitFor({ timeout: 10_000 });
@@ -84,6 +89,8 @@ describe("a meeting in the browser", () => {
     await waitForVideo(page("Bob"), "Alice");
     await assertMediaFlowing(page("Alice"), "Alice");
     await assertMediaFlowing(page("Bob"), "Bob");
+    await waitForAudioPlaying(page("Alice"), 1);
+    await waitForAudioPlaying(page("Bob"), 1);
     // Self view is mirrored, remote views are not.
     const mirrored = (p, n) => tile(p, n).locator("video").evaluate((v) => v.classList.contains("mirrored"));
     assert.equal(await mirrored(page("Alice"), "Alice"), true);

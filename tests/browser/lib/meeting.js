@@ -26,6 +26,20 @@ export async function waitForVideo(page, name, timeout = 30_000) {
   );
 }
 
+/** Waits until `count` remote <audio> elements are playing (time advancing). */
+export async function waitForAudioPlaying(page, count, timeout = 20_000) {
+  await page.waitForFunction(
+    async (n) => {
+      const els = [...document.querySelectorAll("audio")];
+      const before = els.map((a) => a.currentTime);
+      await new Promise((r) => setTimeout(r, 300));
+      return els.filter((a, i) => !a.paused && a.currentTime > before[i]).length >= n;
+    },
+    count,
+    { timeout },
+  );
+}
+
 /** Summed inbound media counters over the page's live peer connections. */
 export async function inboundStats(page) {
   return page.evaluate(async () => {
