@@ -5,4 +5,5 @@
 
 pub mod dev;
 pub mod duration;
+pub mod loadtest;
 pub mod peer;

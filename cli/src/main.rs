@@ -61,6 +61,29 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         drain_secs: u64,
     },
+    /// Load a running deployment with synthetic participants and print what the SFU did.
+    Loadtest {
+        /// Signaling WebSocket URL, e.g. ws://127.0.0.1:8080/ws
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 1)]
+        rooms: usize,
+        /// Publishing participants per room (audio 50 packets/s + video ~1.5 Mbit/s).
+        #[arg(long, default_value_t = 2)]
+        publishers: usize,
+        /// Receive-only participants per room.
+        #[arg(long, default_value_t = 0)]
+        subscribers: usize,
+        #[arg(long, default_value = "30s", value_parser = veet::duration::parse)]
+        duration: Duration,
+        #[arg(long, default_value = "3s", value_parser = veet::duration::parse)]
+        warmup: Duration,
+        /// Process id of the SFU (or `veet dev`), for its CPU and memory.
+        #[arg(long)]
+        node_pid: Option<u32>,
+        #[arg(long, default_value_t = 1_500_000)]
+        video_bitrate: u64,
+    },
     /// Print a join token for a room.
     Token {
         #[arg(long)]
@@ -145,6 +168,29 @@ async fn main() -> anyhow::Result<()> {
                 Duration::from_secs(drain_secs),
             )
             .await?
+        }
+        Command::Loadtest {
+            url,
+            rooms,
+            publishers,
+            subscribers,
+            duration,
+            warmup,
+            node_pid,
+            video_bitrate,
+        } => {
+            let spec = veet::loadtest::LoadSpec {
+                ws_url: url,
+                rooms,
+                publishers,
+                subscribers,
+                duration,
+                warmup,
+                node_pid,
+                video_bitrate_bps: video_bitrate,
+            };
+            let report = veet::loadtest::run(&spec, &tokens_or_dev()).await?;
+            println!("{report}");
         }
         Command::Token {
             room,

@@ -1,0 +1,165 @@
+//! `veet loadtest`: synthetic participants against a running deployment, reporting what the
+//! SFU forwarded, the loss and the added latency, and the node's CPU and memory when its
+//! process id is given.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use veet_core::protocol::Grants;
+use veet_core::token::TokenAuthority;
+
+use crate::peer::{PeerOptions, SyntheticPeer};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub ws_url: String,
+    pub rooms: usize,
+    /// Participants per room that publish audio and video (and subscribe).
+    pub publishers: usize,
+    /// Participants per room that only subscribe.
+    pub subscribers: usize,
+    pub duration: Duration,
+    /// Warm-up before measuring (connections, keyframes).
+    pub warmup: Duration,
+    /// The SFU's process, for CPU and memory figures.
+    pub node_pid: Option<u32>,
+    pub video_bitrate_bps: u64,
+}
+
+/// The figures of one run.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    pub participants: usize,
+    pub forwarded_pps: f64,
+    pub forwarded_mbps: f64,
+    pub loss_percent: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub node_cpu_percent: Option<f64>,
+    pub node_rss_mib: Option<f64>,
+    /// Participants that received nothing at all.
+    pub silent_subscribers: usize,
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "participants: {}", self.participants)?;
+        writeln!(f, "forwarded: {:.0} packets/s", self.forwarded_pps)?;
+        writeln!(f, "forwarded bitrate: {:.1} Mbit/s", self.forwarded_mbps)?;
+        writeln!(f, "loss: {:.3} %", self.loss_percent)?;
+        writeln!(f, "latency p50/p99: {:.2} ms / {:.2} ms", self.latency_p50_ms, self.latency_p99_ms)?;
+        match self.node_cpu_percent {
+            Some(c) => writeln!(f, "node cpu: {c:.0} %")?,
+            None => writeln!(f, "node cpu: n/a (pass --node-pid)")?,
+        }
+        match self.node_rss_mib {
+            Some(m) => writeln!(f, "node memory: {m:.0} MiB")?,
+            None => writeln!(f, "node memory: n/a (pass --node-pid)")?,
+        }
+        write!(f, "silent subscribers: {}", self.silent_subscribers)
+    }
+}
+
+/// CPU ticks (user + system) and resident memory of a process, from /proc.
+fn proc_usage(pid: u32) -> Option<(u64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some((ticks, rss_kib / 1024.0))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+/// Runs the load and measures it.
+pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<LoadReport> {
+    let mut peers = Vec::new();
+    let run_id = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+    for r in 0..spec.rooms {
+        let room = format!("load-{run_id}-{r}");
+        for i in 0..spec.publishers + spec.subscribers {
+            let publish = i < spec.publishers;
+            let identity = format!("{}{i}", if publish { "pub" } else { "sub" });
+            let grants = Grants { can_publish: publish, ..Grants::default() };
+            let token = tokens.issue(&room, &identity, &identity, grants, Duration::from_secs(3600))?;
+            let mut options = PeerOptions::new(&spec.ws_url, token);
+            options.publish_audio = publish;
+            options.publish_video = publish;
+            options.video_bitrate_bps = spec.video_bitrate_bps;
+            peers.push(SyntheticPeer::join(options).await?);
+        }
+    }
+    tokio::time::sleep(spec.warmup).await;
+    for p in &peers {
+        p.reset_received();
+    }
+    let before = spec.node_pid.and_then(proc_usage);
+    let started = Instant::now();
+    tokio::time::sleep(spec.duration).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = spec.node_pid.and_then(proc_usage);
+
+    let mut report = LoadReport { participants: peers.len(), ..Default::default() };
+    let (mut packets, mut bytes, mut expected) = (0u64, 0u64, 0u64);
+    let mut latencies = Vec::new();
+    for p in &peers {
+        let r = p.received();
+        let got: u64 = r.values().map(|s| s.packets).sum();
+        if got == 0 {
+            report.silent_subscribers += 1;
+        }
+        for s in r.values() {
+            packets += s.packets;
+            bytes += s.bytes;
+            expected += s.expected().max(s.packets);
+            latencies.extend_from_slice(&s.latencies_us);
+        }
+    }
+    latencies.sort_unstable();
+    report.forwarded_pps = packets as f64 / elapsed;
+    report.forwarded_mbps = bytes as f64 * 8.0 / elapsed / 1e6;
+    report.loss_percent = if expected == 0 { 0.0 } else { 100.0 * (1.0 - packets as f64 / expected as f64) };
+    report.latency_p50_ms = percentile(&latencies, 0.50);
+    report.latency_p99_ms = percentile(&latencies, 0.99);
+    if let (Some((t0, _)), Some((t1, rss))) = (before, after) {
+        // Linux reports CPU time in clock ticks of 1/100 s.
+        report.node_cpu_percent = Some((t1 - t0) as f64 / 100.0 / elapsed * 100.0);
+        report.node_rss_mib = Some(rss);
+    }
+    for p in peers {
+        p.leave().await;
+    }
+    if report.silent_subscribers > 0 {
+        bail!("{report}\n{} participant(s) received nothing", report.silent_subscribers);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_microseconds_in_milliseconds() {
+        let v: Vec<u64> = (1..=100).map(|x| x * 1000).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn reads_this_process_usage() {
+        let (_, rss) = proc_usage(std::process::id()).expect("/proc is readable");
+        assert!(rss > 1.0);
+    }
+}
