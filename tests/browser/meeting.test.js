@@ -91,6 +91,10 @@ describe("a meeting in the browser", () => {
     await assertMediaFlowing(page("Bob"), "Bob");
     await waitForAudioPlaying(page("Alice"), 1);
     await waitForAudioPlaying(page("Bob"), 1);
+    // Chromium's fake microphone beeps: Bob's tile lights up as speaking on Alice's screen.
+    await page("Alice")
+      .locator('[data-testid="participant-tile"][data-name="Bob"][data-speaking="true"]')
+      .waitFor({ timeout: 10_000 });
     // Self view is mirrored, remote views are not.
     const mirrored = (p, n) => tile(p, n).locator("video").evaluate((v) => v.classList.contains("mirrored"));
     assert.equal(await mirrored(page("Alice"), "Alice"), true);

@@ -25,7 +25,9 @@ describe("remoteView", () => {
       { id: "TR_mic", kind: "audio", source: "microphone", muted: false },
     ]);
     const v = remoteView([bob], media);
-    expect(v.tiles).toEqual([{ id: "PA_b", name: "Bob", isSelf: false, video: cam, audioMuted: false }]);
+    expect(v.tiles).toEqual([
+      { id: "PA_b", name: "Bob", isSelf: false, video: cam, audioMuted: false, mic },
+    ]);
     expect(v.shares).toEqual([{ participantId: "PA_b", name: "Bob", isSelf: false, track: scr }]);
     expect(v.audio).toEqual([mic]);
   });

@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { acquireScreen } from "../media/devices";
+import { useSpeaking } from "../media/useSpeaking";
 import type { LocalMedia } from "../media/useLocalMedia";
 import type { Session } from "../session";
 import { ReconnectingBanner } from "./Banner";
@@ -100,8 +101,12 @@ export function Meeting({ code, name, session, media }: Props) {
     isSelf: true,
     video: media.camera,
     audioMuted: !media.micOn,
+    mic: media.micOn ? media.mic : null,
   };
   const tiles = [selfTile, ...remote.tiles];
+  const speaking = useSpeaking(
+    tiles.flatMap((t) => (t.mic && !t.audioMuted ? [{ id: t.id, track: t.mic }] : [])),
+  );
   const shares: ShareModel<Track>[] = [
     ...remote.shares,
     ...(screen ? [{ participantId: selfTile.id, name, isSelf: true, track: screen }] : []),
@@ -135,7 +140,7 @@ export function Meeting({ code, name, session, media }: Props) {
         </div>
       )}
       <div className="meeting-body">
-        <Stage tiles={tiles} shares={shares} />
+        <Stage tiles={tiles} shares={shares} speaking={speaking} />
         {panel === "chat" && (
           <ChatPanel
             messages={state.chat}

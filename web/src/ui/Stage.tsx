@@ -20,7 +20,7 @@ function useSize(ref: React.RefObject<HTMLElement | null>) {
   return size;
 }
 
-function Tiles({ tiles }: { tiles: TileModel<MediaStreamTrack>[] }) {
+function Tiles({ tiles, speaking }: { tiles: TileModel<MediaStreamTrack>[]; speaking: Set<string> }) {
   return (
     <>
       {tiles.map((t) => (
@@ -31,6 +31,7 @@ function Tiles({ tiles }: { tiles: TileModel<MediaStreamTrack>[] }) {
           isSelf={t.isSelf}
           video={t.video}
           audioMuted={t.audioMuted}
+          speaking={speaking.has(t.id)}
         />
       ))}
     </>
@@ -42,9 +43,10 @@ const GAP = 8;
 interface Props {
   tiles: TileModel<MediaStreamTrack>[];
   shares: ShareModel<MediaStreamTrack>[];
+  speaking: Set<string>;
 }
 
-export function Stage({ tiles, shares }: Props) {
+export function Stage({ tiles, shares, speaking }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const { w, h } = useSize(ref);
   const share = shares[0];
@@ -63,7 +65,7 @@ export function Stage({ tiles, shares }: Props) {
           <div className="tile-name">{who}</div>
         </div>
         <div className="filmstrip">
-          <Tiles tiles={tiles} />
+          <Tiles tiles={tiles} speaking={speaking} />
         </div>
       </div>
     );
@@ -75,7 +77,7 @@ export function Stage({ tiles, shares }: Props) {
   return (
     <div className="stage" ref={ref}>
       <div className="grid" style={style}>
-        <Tiles tiles={tiles} />
+        <Tiles tiles={tiles} speaking={speaking} />
       </div>
     </div>
   );

@@ -10,13 +10,14 @@ interface Props {
   video: MediaStreamTrack | null;
   audioMuted: boolean;
   participantId: string;
+  speaking: boolean;
 }
 
-export function Tile({ name, isSelf, video, audioMuted, participantId }: Props) {
+export function Tile({ name, isSelf, video, audioMuted, participantId, speaking }: Props) {
   const label = isSelf ? `${name} (You)` : name;
   return (
     <div
-      className="tile"
+      className={`tile${speaking ? " speaking" : ""}`}
       role="group"
       aria-label={label}
       data-testid="participant-tile"
@@ -24,6 +25,7 @@ export function Tile({ name, isSelf, video, audioMuted, participantId }: Props) 
       data-self={isSelf ? "true" : "false"}
       data-participant-id={participantId}
       data-video={video ? "on" : "off"}
+      data-speaking={speaking ? "true" : "false"}
     >
       {video ? (
         <VideoView track={video} mirrored={isSelf} label={`${label} video`} />

@@ -11,6 +11,8 @@ export interface TileModel<T> {
   video: T | null;
   /** Mic muted, or no mic at all. */
   audioMuted: boolean;
+  /** Their microphone, for the speaking indicator. */
+  mic: T | null;
 }
 
 export interface ShareModel<T> {
@@ -47,12 +49,16 @@ export function remoteView<T extends TrackLike>(
         ([id, m]) => m.participantId === p.id && m.track.kind === "video" && !screenIds.has(id),
       )?.[1].track;
     const micInfo = p.tracks.find(isSource("microphone"));
+    const mic =
+      byId(micInfo?.id) ??
+      Object.values(media).find((m) => m.participantId === p.id && m.track.kind === "audio")?.track;
     tiles.push({
       id: p.id,
       name: p.name,
       isSelf: false,
       video: camera && !camInfo?.muted ? camera : null,
       audioMuted: !micInfo || micInfo.muted,
+      mic: mic ?? null,
     });
     for (const id of screenIds) {
       const track = byId(id);
