@@ -42,7 +42,8 @@ export class Network extends Construct {
 
     Validations.of(this.vpc).acknowledge({
       id: 'CloudFormation-Validate::W3010',
-      reason: 'Zones are configured (-c availabilityZones), not looked up, so synthesis needs no credentials.',
+      reason:
+        'Zones are configured (-c availabilityZones), not looked up, so synthesis needs no credentials.',
     });
 
     // The Lambdas post to the WebSocket management API through the NAT: an execute-api

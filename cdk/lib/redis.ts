@@ -59,14 +59,12 @@ export class Redis extends Construct {
     const rg = this.replicationGroup;
     this.url = `rediss://${rg.attrPrimaryEndPointAddress}:${rg.attrPrimaryEndPointPort}`;
 
-    Validations.of(this.replicationGroup).acknowledge(
-      {
-        id: 'AwsSolutions-AEC5',
-        reason:
-          'A non-default port is obscurity, not protection: the security group admits only ' +
-          'the Lambdas and SFU nodes, and TLS plus AUTH are required.',
-      },
-    );
+    Validations.of(this.replicationGroup).acknowledge({
+      id: 'AwsSolutions-AEC5',
+      reason:
+        'A non-default port is obscurity, not protection: the security group admits only ' +
+        'the Lambdas and SFU nodes, and TLS plus AUTH are required.',
+    });
   }
 
   /** Lets a security group's members connect to Redis. */

@@ -91,18 +91,21 @@ export class RoomApi extends Construct {
       },
     });
 
-    Validations.of(this.api).acknowledge(
-        {
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'The handler authenticates itself: management calls carry an HMAC signature over ' +
-            'the API secret; the public endpoints (new room, guest token) are open by design.',
-        },
-      );
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'The handler authenticates itself: management calls carry an HMAC signature over ' +
+        'the API secret; the public endpoints (new room, guest token) are open by design.',
+    });
   }
 
   /** The API's base URL (`https://{apiId}.execute-api.{region}.amazonaws.com/`). */
   get url(): string {
     return this.stage.url;
+  }
+
+  /** Base of the public endpoints the web app calls (`…/api`, as `veet dev` serves them). */
+  get publicUrl(): string {
+    return `${this.stage.url}api`;
   }
 }

@@ -41,14 +41,12 @@ export class Secrets extends Construct {
     this.api = generated('ApiSecret', 'Veet: HMAC key for room API requests', 64);
 
     for (const secret of [this.token, this.redisAuth, this.webhook, this.api]) {
-      Validations.of(secret).acknowledge(
-        {
-          id: 'AwsSolutions-SMG4',
-          reason:
-            'Rotating these needs a coordinated rollover (join tokens in flight, Redis AUTH on ' +
-            'every client); rotate by redeploying with a new secret until a rotation Lambda exists.',
-        },
-      );
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating these needs a coordinated rollover (join tokens in flight, Redis AUTH on ' +
+          'every client); rotate by redeploying with a new secret until a rotation Lambda exists.',
+      });
     }
   }
 

@@ -91,6 +91,12 @@ export class Sfu extends Construct {
       maxCapacity: config.sfuMaxCount + 1,
     });
 
+    // Host-network tasks get their task role's credentials only when the agent is told so.
+    this.autoScalingGroup.addUserData(
+      'echo ECS_ENABLE_TASK_IAM_ROLE=true >> /etc/ecs/ecs.config',
+      'echo ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true >> /etc/ecs/ecs.config',
+    );
+
     const capacityProvider = new ecs.AsgCapacityProvider(this, 'Capacity', {
       autoScalingGroup: this.autoScalingGroup,
       enableManagedScaling: true,
@@ -118,6 +124,8 @@ export class Sfu extends Construct {
         platform: arm ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
       }),
       command: ['sfu'],
+      // Never root on the host's network namespace, whatever the image says.
+      user: '65532:65532',
       // A soft limit: the node is alone on its instance and may use what the instance has.
       memoryReservationMiB: 1024,
       environment: {
@@ -197,27 +205,21 @@ export class Sfu extends Construct {
       taskDefinition.obtainExecutionRole(),
       'ecr:GetAuthorizationToken has no resource-level permissions; the rest is scoped by CDK.',
     );
-    Validations.of(this.securityGroup).acknowledge(
-      {
-        id: 'AwsSolutions-EC23',
-        reason:
-          'WebRTC media must reach the SFU from any participant; only the UDP media port range ' +
-          'is open to the internet.',
-      },
-    );
-    Validations.of(taskDefinition).acknowledge(
-        {
-          id: 'AwsSolutions-ECS2',
-          reason:
-            'The environment holds only non-secret settings; secrets are referenced by ARN and ' +
-            'read at run time with the task role.',
-        },
-      );
-    Validations.of(this.autoScalingGroup).acknowledge(
-        {
-          id: 'AwsSolutions-AS3',
-          reason: 'Scaling is driven by ECS; its events are in the service events and the ASG activity history.',
-        },
-      );
+    Validations.of(this.securityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        'WebRTC media must reach the SFU from any participant; only the UDP media port range ' +
+        'is open to the internet.',
+    });
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The environment holds only non-secret settings; secrets are referenced by ARN and ' +
+        'read at run time with the task role.',
+    });
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason: 'Scaling is driven by ECS; its events are in the service events and the ASG activity history.',
+    });
   }
 }

@@ -19,7 +19,7 @@ export const STAGE_NAME = 'prod';
 /** Why `@connections/*` is as narrow as ManageConnections gets. */
 export const CONNECTIONS_WILDCARD_REASON =
   'The wildcard is the connection id, unknown until clients connect; the ARN is fixed to ' +
-  "this API, this stage and the @connections path.";
+  'this API, this stage and the @connections path.';
 
 export interface SignalingProps {
   readonly config: VeetConfig;
@@ -97,14 +97,12 @@ export class Signaling extends Construct {
     });
     this.stage.node.addDependency(accessLogs.account);
 
-    Validations.of(this.api).acknowledge(
-        {
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'The $connect handler verifies the signed join token itself (401 otherwise); later ' +
-            'routes only act on connections that $connect accepted.',
-        },
-      );
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'The $connect handler verifies the signed join token itself (401 otherwise); later ' +
+        'routes only act on connections that $connect accepted.',
+    });
   }
 
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: where PostToConnection goes. */

@@ -41,11 +41,15 @@ export class VeetStack extends Stack {
       authToken: this.secrets.redisAuth,
     });
 
-    const lambdaSecurityGroup = (this.lambdaSecurityGroup = new ec2.SecurityGroup(this, 'LambdaSecurityGroup', {
-      vpc,
-      description: 'Veet Lambdas: no inbound; out to Redis, Secrets Manager and API Gateway',
-      allowAllOutbound: true,
-    }));
+    const lambdaSecurityGroup = (this.lambdaSecurityGroup = new ec2.SecurityGroup(
+      this,
+      'LambdaSecurityGroup',
+      {
+        vpc,
+        description: 'Veet Lambdas: no inbound; out to Redis, Secrets Manager and API Gateway',
+        allowAllOutbound: true,
+      },
+    ));
     this.redis.allowFrom(lambdaSecurityGroup, 'Lambdas');
     this.network.secretsManagerEndpoint.connections.allowDefaultPortFrom(lambdaSecurityGroup, 'Lambdas');
 
@@ -70,7 +74,7 @@ export class VeetStack extends Stack {
       wsUrl: this.signaling.url,
       webOrigins: this.web.origins,
     });
-    this.web.publish({ wsUrl: this.signaling.url, apiUrl: this.roomApi.url });
+    this.web.publish({ wsUrl: this.signaling.url, apiUrl: this.roomApi.publicUrl });
 
     this.sfu = new Sfu(this, 'Sfu', {
       config,

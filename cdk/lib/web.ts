@@ -19,7 +19,9 @@ export interface WebProps {
 
 /** What the web app reads from `/config.json` to find the backend. */
 export interface WebAppConfig {
+  /** The signaling WebSocket (`wss://…/prod`). */
   readonly wsUrl: string;
+  /** Base of the room API's public endpoints; the app appends `/rooms`, `/rooms/{code}/token`. */
   readonly apiUrl: string;
 }
 
@@ -54,9 +56,10 @@ export class Web extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
     });
-    Validations.of(logs).acknowledge(
-      { id: 'AwsSolutions-S1', reason: 'This is the access-log bucket; logging it into itself would loop.' },
-    );
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket; logging it into itself would loop.',
+    });
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -109,15 +112,24 @@ export class Web extends Construct {
     this.origins = custom ? [`https://${custom.domain.domainName}`, cloudfrontOrigin] : [cloudfrontOrigin];
     if (custom) {
       const target = route53.RecordTarget.fromAlias(new targets.CloudFrontTarget(this.distribution));
-      new route53.ARecord(this, 'AliasV4', { zone: custom.zone, recordName: custom.domain.domainName, target });
-      new route53.AaaaRecord(this, 'AliasV6', { zone: custom.zone, recordName: custom.domain.domainName, target });
+      new route53.ARecord(this, 'AliasV4', {
+        zone: custom.zone,
+        recordName: custom.domain.domainName,
+        target,
+      });
+      new route53.AaaaRecord(this, 'AliasV6', {
+        zone: custom.zone,
+        recordName: custom.domain.domainName,
+        target,
+      });
     }
 
     Validations.of(this.distribution).acknowledge(
       { id: 'AwsSolutions-CFR1', reason: 'Meetings are for anyone, anywhere: no geo restriction.' },
       {
         id: 'AwsSolutions-CFR2',
-        reason: 'Static files only; the APIs behind the app are throttled at API Gateway. Add WAF when abuse shows.',
+        reason:
+          'Static files only; the APIs behind the app are throttled at API Gateway. Add WAF when abuse shows.',
       },
       ...(custom
         ? []
@@ -175,7 +187,9 @@ export class Web extends Construct {
     } else {
       throw new Error(
         'CloudFront only uses certificates from us-east-1: pass -c certificateArn=<an ACM ' +
-          'certificate there for ' + domain.domainName + '> or deploy to us-east-1',
+          'certificate there for ' +
+          domain.domainName +
+          '> or deploy to us-east-1',
       );
     }
     return { domain, zone, certificate };

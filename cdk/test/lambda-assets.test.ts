@@ -49,7 +49,10 @@ test('signaling asset is the veet-signaling handler: $connect without a token ge
     },
     isBase64Encoded: false,
   };
-  const { response } = await invoke(bootstrap, event, { VEET_REDIS_URL: redis.url, VEET_TOKEN_SECRET: 'test' });
+  const { response } = await invoke(bootstrap, event, {
+    VEET_REDIS_URL: redis.url,
+    VEET_TOKEN_SECRET: 'test',
+  });
   assert.equal(response.statusCode, 401);
 });
 
@@ -68,7 +71,13 @@ test('room API asset is the veet-room-api handler: POST /api/rooms creates a roo
       apiId: 'x',
       domainName: 'x.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'x',
-      http: { method: 'POST', path: '/api/rooms', protocol: 'HTTP/1.1', sourceIp: '1.2.3.4', userAgent: 'test' },
+      http: {
+        method: 'POST',
+        path: '/api/rooms',
+        protocol: 'HTTP/1.1',
+        sourceIp: '1.2.3.4',
+        userAgent: 'test',
+      },
       requestId: 'r',
       routeKey: 'ANY /api/{proxy+}',
       stage: '$default',

@@ -15,9 +15,13 @@ export async function freePort(): Promise<number> {
 /** A throwaway redis-server on its own port, without persistence. */
 export async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (await answersPing(port)) break;
@@ -115,8 +119,13 @@ export async function invoke(
   });
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
-  proc.on('exit', (code) => settle.reject(new Error(`bootstrap exited (${code}) before answering:\n${output}`)));
-  const timer = setTimeout(() => settle.reject(new Error(`no response in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+  proc.on('exit', (code) =>
+    settle.reject(new Error(`bootstrap exited (${code}) before answering:\n${output}`)),
+  );
+  const timer = setTimeout(
+    () => settle.reject(new Error(`no response in ${timeoutMs} ms:\n${output}`)),
+    timeoutMs,
+  );
 
   try {
     const response = await result;

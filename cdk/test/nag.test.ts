@@ -16,7 +16,11 @@ test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
 });
 
 test('cdk-nag AwsSolutions with a custom domain: no unacknowledged finding', () => {
-  const { stack } = synth({ domainName: 'meet.example.com', hostedZoneId: 'Z0123456789ABC', hostedZoneName: 'example.com' });
+  const { stack } = synth({
+    domainName: 'meet.example.com',
+    hostedZoneId: 'Z0123456789ABC',
+    hostedZoneName: 'example.com',
+  });
   assert.deepEqual(new AwsSolutionsChecks().validateScope(stack).violations, []);
 });
 
@@ -26,7 +30,8 @@ test('every acknowledged finding says why', () => {
   for (const c of stack.node.findAll()) {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) acknowledged.push([id, reason]);
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+        acknowledged.push([id, reason]);
     }
   }
   assert.ok(acknowledged.length > 0);

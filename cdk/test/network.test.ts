@@ -15,7 +15,9 @@ test('VPC: public and private subnets in two AZs', () => {
 
 test('availability zones follow the region and context, never a lookup', () => {
   const { template } = synth({ region: 'eu-west-1', availabilityZones: 'eu-west-1b,eu-west-1c' });
-  const azs = Object.values(resourcesOfType(template, 'AWS::EC2::Subnet')).map((s) => s.Properties.AvailabilityZone);
+  const azs = Object.values(resourcesOfType(template, 'AWS::EC2::Subnet')).map(
+    (s) => s.Properties.AvailabilityZone,
+  );
   assert.deepEqual([...new Set(azs)].sort(), ['eu-west-1b', 'eu-west-1c']);
 });
 
@@ -30,7 +32,8 @@ test('private subnets reach API Gateway through NAT and Secrets Manager through 
       NatGatewayId: Match.objectLike({ Ref: Match.anyValue() }),
     });
   }
-  const endpoint = template.toJSON().Resources[logicalId(stack, stack.network.secretsManagerEndpoint)].Properties;
+  const endpoint =
+    template.toJSON().Resources[logicalId(stack, stack.network.secretsManagerEndpoint)].Properties;
   assert.equal(endpoint.VpcEndpointType, 'Interface');
   assert.equal(endpoint.PrivateDnsEnabled, true);
   assert.match(JSON.stringify(endpoint.ServiceName), /secretsmanager/);

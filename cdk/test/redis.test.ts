@@ -17,7 +17,10 @@ test('Redis AUTH token is a dynamic reference to the generated secret', () => {
   const { stack, template } = synth();
   const group = only(template, 'AWS::ElastiCache::ReplicationGroup').Properties;
   assert.deepEqual(group.AuthToken, {
-    'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: logicalId(stack, stack.secrets.redisAuth) }, ':SecretString:::}}']],
+    'Fn::Join': [
+      '',
+      ['{{resolve:secretsmanager:', { Ref: logicalId(stack, stack.secrets.redisAuth) }, ':SecretString:::}}'],
+    ],
   });
 });
 

@@ -8,10 +8,11 @@ test('room HTTP API serves /rooms, /rooms/{proxy+} and /api/{proxy+} from the ro
   const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).filter(
     (r) => r.Properties.ApiId.Ref === api.id,
   );
-  assert.deepEqual(
-    routes.map((r) => r.Properties.RouteKey).sort(),
-    ['ANY /api/{proxy+}', 'ANY /rooms', 'ANY /rooms/{proxy+}'],
-  );
+  assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [
+    'ANY /api/{proxy+}',
+    'ANY /rooms',
+    'ANY /rooms/{proxy+}',
+  ]);
   const fnId = logicalId(stack, stack.roomApi.function.fn);
   const integration = only(template, 'AWS::ApiGatewayV2::Integration', { ApiId: { Ref: api.id } });
   assert.equal(integration.Properties.PayloadFormatVersion, '2.0');
@@ -31,14 +32,21 @@ test('room API Lambda: Rust bootstrap in the VPC, configured with URLs and secre
   assert.equal(fn.VpcConfig.SubnetIds.length, 2);
   const env = fn.Environment.Variables;
   for (const name of ['VEET_REDIS_URL', 'VEET_PUBLIC_URL', 'VEET_WS_URL']) assert.ok(env[name], name);
-  for (const name of ['VEET_TOKEN_SECRET_ARN', 'VEET_REDIS_AUTH_SECRET_ARN', 'VEET_WEBHOOK_SECRET_ARN', 'VEET_API_SECRET_ARN']) {
+  for (const name of [
+    'VEET_TOKEN_SECRET_ARN',
+    'VEET_REDIS_AUTH_SECRET_ARN',
+    'VEET_WEBHOOK_SECRET_ARN',
+    'VEET_API_SECRET_ARN',
+  ]) {
     assert.ok(env[name]?.Ref, `${name} must reference a secret`);
   }
 });
 
 test('room API stage is throttled and writes access logs', () => {
   const { stack, template } = synth();
-  const stage = only(template, 'AWS::ApiGatewayV2::Stage', { ApiId: { Ref: logicalId(stack, stack.roomApi.api) } });
+  const stage = only(template, 'AWS::ApiGatewayV2::Stage', {
+    ApiId: { Ref: logicalId(stack, stack.roomApi.api) },
+  });
   assert.equal(stage.Properties.StageName, '$default');
   assert.ok(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit > 0);
   assert.ok(stage.Properties.AccessLogSettings.DestinationArn);

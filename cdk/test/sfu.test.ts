@@ -20,7 +20,9 @@ function ingressRules(template: ReturnType<typeof synth>['template']) {
 test('SFU security group: UDP media ports from anywhere, health port from the VPC, nothing else', () => {
   const { stack, template } = synth();
   const sfuSg = logicalId(stack, stack.sfu.securityGroup);
-  const rules = ingressRules(template).filter((r) => r.group === sfuSg).map((r) => r.rule);
+  const rules = ingressRules(template)
+    .filter((r) => r.group === sfuSg)
+    .map((r) => r.rule);
   const vpcCidr = { 'Fn::GetAtt': [logicalId(stack, stack.network.vpc), 'CidrBlock'] };
   assert.deepEqual(
     rules.map(({ IpProtocol, FromPort, ToPort, CidrIp }) => ({ IpProtocol, FromPort, ToPort, CidrIp })),
@@ -33,7 +35,9 @@ test('SFU security group: UDP media ports from anywhere, health port from the VP
 
 test('nothing but the SFU media ports is open to the internet', () => {
   const { template } = synth();
-  const open = ingressRules(template).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0');
+  const open = ingressRules(template).filter(
+    ({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0',
+  );
   assert.deepEqual(
     open.map(({ rule }) => `${rule.IpProtocol} ${rule.FromPort}-${rule.ToPort}`),
     ['udp 50000-60000'],
@@ -43,7 +47,10 @@ test('nothing but the SFU media ports is open to the internet', () => {
 test('media port range and health port come from context and reach the container', () => {
   const { template } = synth({ sfuUdpPortMin: 40000, sfuUdpPortMax: 40999, sfuHttpPort: 8081 });
   const open = ingressRules(template).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0');
-  assert.deepEqual(open.map(({ rule }) => [rule.FromPort, rule.ToPort]), [[40000, 40999]]);
+  assert.deepEqual(
+    open.map(({ rule }) => [rule.FromPort, rule.ToPort]),
+    [[40000, 40999]],
+  );
   const container = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions[0];
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   assert.equal(env.VEET_SFU_UDP_PORT_MIN, '40000');
@@ -59,6 +66,7 @@ test('SFU task: host networking, `veet sfu`, public IP from instance metadata, d
   assert.deepEqual(task.RequiresCompatibilities, ['EC2']);
   const [container] = task.ContainerDefinitions;
   assert.deepEqual(container.Command, ['sfu']);
+  assert.equal(container.User, '65532:65532', 'not root in the host network namespace');
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   assert.equal(env.VEET_SFU_PUBLIC_IP_FROM_METADATA, '1');
   assert.equal(env.VEET_SFU_UDP_PORT_MIN, '50000');
@@ -78,7 +86,10 @@ test('SFU service: rolling deploys start the new node before draining the old, o
   const service = only(template, 'AWS::ECS::Service').Properties;
   assert.equal(service.DeploymentConfiguration.MinimumHealthyPercent, 100);
   assert.equal(service.DeploymentConfiguration.MaximumPercent, 200);
-  assert.deepEqual(service.DeploymentConfiguration.DeploymentCircuitBreaker, { Enable: true, Rollback: true });
+  assert.deepEqual(service.DeploymentConfiguration.DeploymentCircuitBreaker, {
+    Enable: true,
+    Rollback: true,
+  });
   assert.deepEqual(service.PlacementConstraints, [{ Type: 'distinctInstance' }]);
   assert.equal(service.DesiredCount, 2);
   assert.equal(service.CapacityProviderStrategy.length, 1);
@@ -102,10 +113,16 @@ test('SFU instances: public subnets with public IPs, IMDSv2, encrypted disks', (
   assert.equal(lt.NetworkInterfaces[0].AssociatePublicIpAddress, true);
   assert.equal(lt.MetadataOptions.HttpTokens, 'required');
   assert.equal(lt.BlockDeviceMappings[0].Ebs.Encrypted, true);
+  // Without this the host-network SFU task would get no task-role credentials.
+  assert.match(JSON.stringify(lt.UserData), /ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true/);
 });
 
 test('SFU instance type and fleet size come from context; Graviton types get arm64 AMI and image', () => {
-  const { stack, template, outdir } = synth({ sfuInstanceType: 'c7g.xlarge', sfuDesiredCount: 3, sfuMaxCount: 10 });
+  const { stack, template, outdir } = synth({
+    sfuInstanceType: 'c7g.xlarge',
+    sfuDesiredCount: 3,
+    sfuMaxCount: 10,
+  });
   const lt = only(template, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData;
   assert.equal(lt.InstanceType, 'c7g.xlarge');
   assert.match(JSON.stringify(template.toJSON().Parameters), /amazon-linux-2023\/arm64/);
@@ -133,13 +150,15 @@ test('SFU task role: ManageConnections on the WebSocket API and the Redis auth a
   const { stack, template } = synth();
   const task = only(template, 'AWS::ECS::TaskDefinition').Properties;
   const statements = statementsOfRole(template, task.TaskRoleArn['Fn::GetAtt'][0]);
-  assert.deepEqual(
-    statements.map((s) => asArray(s.Action)).sort(),
-    [['execute-api:ManageConnections'], ['secretsmanager:GetSecretValue']],
-  );
+  assert.deepEqual(statements.map((s) => asArray(s.Action)).sort(), [
+    ['execute-api:ManageConnections'],
+    ['secretsmanager:GetSecretValue'],
+  ]);
   const secrets = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
   assert.deepEqual(
-    asArray(secrets.Resource).map((r: any) => r.Ref).sort(),
+    asArray(secrets.Resource)
+      .map((r: any) => r.Ref)
+      .sort(),
     [logicalId(stack, stack.secrets.redisAuth), logicalId(stack, stack.secrets.token)].sort(),
   );
   template.hasResourceProperties('AWS::IAM::Role', {

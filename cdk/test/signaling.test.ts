@@ -11,10 +11,17 @@ test('WebSocket API routes on the action field, with every route wired to the si
   const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).filter(
     (r) => r.Properties.ApiId.Ref === api.id,
   );
-  assert.deepEqual(
-    routes.map((r) => r.Properties.RouteKey).sort(),
-    ['$connect', '$default', '$disconnect', 'chat', 'join', 'leave', 'mute', 'ping', 'signal'],
-  );
+  assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [
+    '$connect',
+    '$default',
+    '$disconnect',
+    'chat',
+    'join',
+    'leave',
+    'mute',
+    'ping',
+    'signal',
+  ]);
 
   const fnId = logicalId(stack, stack.signaling.function.fn);
   const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration');
@@ -45,7 +52,10 @@ test('signaling Lambda is the Rust bootstrap on provided.al2023, in the private 
   assert.deepEqual(fn.VpcConfig.SubnetIds, privateSubnets);
 
   const env = fn.Environment.Variables;
-  assert.match(JSON.stringify(env.VEET_REDIS_URL), /rediss:\/\/.*PrimaryEndPoint\.Address.*PrimaryEndPoint\.Port/);
+  assert.match(
+    JSON.stringify(env.VEET_REDIS_URL),
+    /rediss:\/\/.*PrimaryEndPoint\.Address.*PrimaryEndPoint\.Port/,
+  );
   assert.match(JSON.stringify(env.VEET_APIGW_ENDPOINT), /https:\/\/.*execute-api.*\/prod/);
   for (const name of ['VEET_TOKEN_SECRET_ARN', 'VEET_REDIS_AUTH_SECRET_ARN', 'VEET_WEBHOOK_SECRET_ARN']) {
     assert.ok(env[name]?.Ref, `${name} must reference a secret`);
@@ -69,7 +79,10 @@ test('ManageConnections is granted on this API stage connections only', () => {
     assert.deepEqual(asArray(statement.Action), ['execute-api:ManageConnections']);
     for (const resource of asArray(statement.Resource)) {
       const parts = (resource as any)['Fn::Join'][1];
-      assert.deepEqual(parts.find((p: any) => p.Ref?.startsWith('Signaling')), { Ref: apiId });
+      assert.deepEqual(
+        parts.find((p: any) => p.Ref?.startsWith('Signaling')),
+        { Ref: apiId },
+      );
       assert.match(parts[parts.length - 1], /^\/prod\/(POST|GET|DELETE)\/@connections\/\*$/);
     }
   }
@@ -84,10 +97,17 @@ test('signaling reads exactly the secrets its environment names', () => {
     .map((k) => env[k].Ref)
     .sort();
   const roleId = fnResource.Properties.Role['Fn::GetAtt'][0];
-  const reads = statementsOfRole(template, roleId).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('secretsmanager:')));
+  const reads = statementsOfRole(template, roleId).filter((s) =>
+    asArray(s.Action).some((a: string) => a.startsWith('secretsmanager:')),
+  );
   assert.equal(reads.length, 1);
   assert.deepEqual(asArray(reads[0].Action), ['secretsmanager:GetSecretValue']);
-  assert.deepEqual(asArray(reads[0].Resource).map((r: any) => r.Ref).sort(), named);
+  assert.deepEqual(
+    asArray(reads[0].Resource)
+      .map((r: any) => r.Ref)
+      .sort(),
+    named,
+  );
   assert.equal(named.length, 3);
 });
 

@@ -20,7 +20,15 @@ test('`cdk synth` runs offline with no AWS credentials and produces the stack', 
   });
   const run = spawnSync(
     process.execPath,
-    [require.resolve('aws-cdk/bin/cdk'), 'synth', '--quiet', '--output', out, '-c', `webDist=${webDistForTests()}`],
+    [
+      require.resolve('aws-cdk/bin/cdk'),
+      'synth',
+      '--quiet',
+      '--output',
+      out,
+      '-c',
+      `webDist=${webDistForTests()}`,
+    ],
     { cwd: CDK_DIR, env, encoding: 'utf8', timeout: 120_000 },
   );
   assert.equal(run.status, 0, run.stdout + run.stderr);
@@ -59,7 +67,10 @@ test('account and region come from the CDK environment, the region also from con
 });
 
 test('bad context values are rejected with the key named', () => {
-  assert.throws(() => synth({ sfuMaxCount: 1, sfuDesiredCount: 2 }), /sfuMaxCount=1 is below sfuDesiredCount=2/);
+  assert.throws(
+    () => synth({ sfuMaxCount: 1, sfuDesiredCount: 2 }),
+    /sfuMaxCount=1 is below sfuDesiredCount=2/,
+  );
   assert.throws(() => synth({ sfuUdpPortMin: 'lots' }), /sfuUdpPortMin=lots/);
   assert.throws(() => synth({ lambdaArch: 'riscv' }), /lambdaArch=riscv/);
   assert.throws(() => synth({ availabilityZones: 'us-east-1a' }), /at least two zones/);

@@ -21,7 +21,11 @@ test('web bucket is private: all public access blocked, no public grant, TLS onl
     const everyone = statement.Principal === '*' || statement.Principal?.AWS === '*';
     if (everyone) assert.equal(statement.Effect, 'Deny', 'anonymous access may only be denied');
   }
-  assert.ok(policy.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+  assert.ok(
+    policy.PolicyDocument.Statement.some(
+      (s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+    ),
+  );
 });
 
 test('CloudFront reads the bucket through Origin Access Control, for this distribution only', () => {
@@ -40,7 +44,9 @@ test('CloudFront reads the bucket through Origin Access Control, for this distri
 
   const bucketId = logicalId(stack, stack.web.bucket);
   const policy = only(template, 'AWS::S3::BucketPolicy', { Bucket: { Ref: bucketId } }).Properties;
-  const read = policy.PolicyDocument.Statement.find((s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com');
+  const read = policy.PolicyDocument.Statement.find(
+    (s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com',
+  );
   assert.deepEqual(asArray(read.Action), ['s3:GetObject']);
   assert.match(JSON.stringify(read.Condition.StringEquals['AWS:SourceArn']), new RegExp(distId));
 });
@@ -63,9 +69,16 @@ test('the built app and a config.json naming the WebSocket and room API URLs are
   const refsIn = (value: string) =>
     [...value.matchAll(/<<marker:0xbaba:\d+>>/g)].map((m) => (markers[m[0]] as { Ref: string }).Ref);
   assert.deepEqual(Object.keys(config).sort(), ['apiUrl', 'wsUrl']);
-  assert.match(config.wsUrl, /^wss:\/\/<<marker:0xbaba:\d+>>\.execute-api\.us-east-1\.<<marker:0xbaba:\d+>>\/prod$/);
+  assert.match(
+    config.wsUrl,
+    /^wss:\/\/<<marker:0xbaba:\d+>>\.execute-api\.us-east-1\.<<marker:0xbaba:\d+>>\/prod$/,
+  );
   assert.deepEqual(refsIn(config.wsUrl), [logicalId(stack, stack.signaling.api), 'AWS::URLSuffix']);
-  assert.match(config.apiUrl, /^https:\/\/<<marker:0xbaba:\d+>>\.execute-api\.us-east-1\.<<marker:0xbaba:\d+>>\/$/);
+  // The app calls `${apiUrl}/rooms`: the room API serves that under /api.
+  assert.match(
+    config.apiUrl,
+    /^https:\/\/<<marker:0xbaba:\d+>>\.execute-api\.us-east-1\.<<marker:0xbaba:\d+>>\/api$/,
+  );
   assert.deepEqual(refsIn(config.apiUrl), [logicalId(stack, stack.roomApi.api), 'AWS::URLSuffix']);
 });
 
@@ -94,7 +107,8 @@ test('custom domain: certificate validated in the hosted zone, alias records, no
     DomainName: 'meet.example.com',
     DomainValidationOptions: [{ DomainName: 'meet.example.com', HostedZoneId: 'Z0123456789ABC' }],
   });
-  const dist = template.toJSON().Resources[logicalId(stack, stack.web.distribution)].Properties.DistributionConfig;
+  const dist =
+    template.toJSON().Resources[logicalId(stack, stack.web.distribution)].Properties.DistributionConfig;
   assert.deepEqual(dist.Aliases, ['meet.example.com']);
   assert.equal(dist.ViewerCertificate.MinimumProtocolVersion, 'TLSv1.2_2021');
   for (const Type of ['A', 'AAAA']) {
@@ -111,7 +125,11 @@ test('custom domain: certificate validated in the hosted zone, alias records, no
 });
 
 test('custom domain outside us-east-1 needs an existing us-east-1 certificate', () => {
-  const domain = { domainName: 'meet.example.com', hostedZoneId: 'Z0123456789ABC', hostedZoneName: 'example.com' };
+  const domain = {
+    domainName: 'meet.example.com',
+    hostedZoneId: 'Z0123456789ABC',
+    hostedZoneName: 'example.com',
+  };
   assert.throws(() => synth({ ...domain, region: 'eu-west-1' }), /certificateArn/);
   const arn = 'arn:aws:acm:us-east-1:123456789012:certificate/abc';
   const { template } = synth({ ...domain, region: 'eu-west-1', certificateArn: arn });
@@ -119,7 +137,10 @@ test('custom domain outside us-east-1 needs an existing us-east-1 certificate', 
   template.hasResourceProperties('AWS::CloudFront::Distribution', {
     DistributionConfig: Match.objectLike({ ViewerCertificate: Match.objectLike({ AcmCertificateArn: arn }) }),
   });
-  assert.throws(() => synth({ domainName: 'meet.example.com' }), /needs all of domainName, hostedZoneId, hostedZoneName/);
+  assert.throws(
+    () => synth({ domainName: 'meet.example.com' }),
+    /needs all of domainName, hostedZoneId, hostedZoneName/,
+  );
 });
 
 test('no custom domain: no Route 53 or certificate resources', () => {
