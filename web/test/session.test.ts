@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame } from "../src/protocol.gen";
-import { PING_INTERVAL_MS } from "../src/session/session";
+import { PING_INTERVAL_MS, PONG_TIMEOUT_MS } from "../src/session/session";
 import { FakeTrack, flush, harness, joined, participant } from "./fakes";
 
 type SignalFrame = Extract<ClientFrame, { action: "signal" }>;
@@ -308,9 +308,32 @@ describe("keepalive", () => {
     expect(h.socket().actions()).not.toContain("ping");
     vi.advanceTimersByTime(1);
     expect(h.socket().actions().filter((a) => a === "ping")).toHaveLength(1);
+    h.socket().receive({ type: "pong" });
     vi.advanceTimersByTime(PING_INTERVAL_MS);
     expect(h.socket().actions().filter((a) => a === "ping")).toHaveLength(2);
     expect(PING_INTERVAL_MS).toBeLessThan(10 * 60 * 1000);
+  });
+});
+
+describe("keepalive failure", () => {
+  it("re-joins when a ping goes unanswered (a dead connection the browser missed)", () => {
+    const h = harness();
+    h.session.start();
+    h.socket().open();
+    h.socket().receive(joined());
+    vi.advanceTimersByTime(PING_INTERVAL_MS);
+    h.socket().receive({ type: "pong" });
+    vi.advanceTimersByTime(PONG_TIMEOUT_MS);
+    expect(h.session.getState().status).toBe("joined");
+
+    vi.advanceTimersByTime(PING_INTERVAL_MS - PONG_TIMEOUT_MS);
+    vi.advanceTimersByTime(PONG_TIMEOUT_MS - 1);
+    expect(h.session.getState().status).toBe("joined");
+    vi.advanceTimersByTime(1);
+    expect(h.sockets[0].closed).toBe(true);
+    expect(h.session.getState().status).toBe("reconnecting");
+    vi.advanceTimersByTime(500);
+    expect(h.sockets).toHaveLength(2);
   });
 });
 

@@ -21,6 +21,8 @@ import type { LocalSource, PeerFactory, SocketFactory, SocketLike, TrackLike } f
 
 /** Under API Gateway's 10-minute idle timeout. */
 export const PING_INTERVAL_MS = 5 * 60 * 1000;
+/** A ping unanswered this long means a dead connection the browser has not noticed. */
+export const PONG_TIMEOUT_MS = 20_000;
 
 export interface SessionOptions<T extends TrackLike> {
   wsUrl: string;
@@ -34,6 +36,7 @@ export interface SessionOptions<T extends TrackLike> {
   /** Consecutive failed reconnects before giving up. */
   maxReconnectAttempts?: number;
   pingIntervalMs?: number;
+  pongTimeoutMs?: number;
   log?: (message: string, detail?: unknown) => void;
 }
 
@@ -87,6 +90,7 @@ export class Session<T extends TrackLike> {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private pongTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: SessionOptions<T>) {
     this.opts = {
@@ -94,6 +98,7 @@ export class Session<T extends TrackLike> {
       random: Math.random,
       maxReconnectAttempts: 12,
       pingIntervalMs: PING_INTERVAL_MS,
+      pongTimeoutMs: PONG_TIMEOUT_MS,
       log: () => {},
       ...options,
     };
@@ -268,12 +273,25 @@ export class Session<T extends TrackLike> {
 
   private startPing(): void {
     this.stopPing();
-    this.pingTimer = setInterval(() => this.send({ action: "ping" }), this.opts.pingIntervalMs);
+    this.pingTimer = setInterval(() => {
+      this.send({ action: "ping" });
+      this.pongTimer ??= setTimeout(() => {
+        this.pongTimer = null;
+        this.opts.log("no pong; reconnecting");
+        this.reconnectNow();
+      }, this.opts.pongTimeoutMs);
+    }, this.opts.pingIntervalMs);
   }
 
   private stopPing(): void {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    this.gotPong();
+  }
+
+  private gotPong(): void {
+    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
   }
 
   private send(frame: ClientFrame): void {
@@ -371,6 +389,7 @@ export class Session<T extends TrackLike> {
         });
         return;
       case "pong":
+        this.gotPong();
         return;
     }
   }
