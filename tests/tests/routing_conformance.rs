@@ -73,6 +73,7 @@ suite!(
     rooms_create_get_list_delete,
     participants_add_get_remove,
     capacity_is_enforced,
+    settings_apply_from_the_moment_a_room_exists,
     same_identity_replaces_earlier_participant,
     update_participant_only_updates_present_participants,
     delete_room_if_empty_only_when_empty,
@@ -847,4 +848,53 @@ async fn redis_inbox_survives_server_restart() {
         r.rooms.assign_node("room-1").await.unwrap().as_deref(),
         Some("n1")
     );
+}
+
+/// `create_room` racing joins: a join never sees the room without its settings (which would
+/// let it past `max_participants`).
+async fn settings_apply_from_the_moment_a_room_exists(f: Fixture) {
+    let one = RoomSettings {
+        max_participants: 1,
+    };
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        handles.push(f.routing().await);
+    }
+    for round in 0..300 {
+        let room = format!("race-{round}");
+        let (creator, j1, j2) = (handles[0].clone(), handles[1].clone(), handles[2].clone());
+        let (r1, r2) = (room.clone(), room.clone());
+        let create = tokio::spawn(async move { creator.rooms.create_room(&room, one).await });
+        let add1 = tokio::spawn(async move {
+            j1.rooms
+                .add_participant(&r1, &participant("PA_1", "one", 1))
+                .await
+        });
+        let add2 = tokio::spawn(async move {
+            j2.rooms
+                .add_participant(&r2, &participant("PA_2", "two", 2))
+                .await
+        });
+        let created = create.await.unwrap().unwrap();
+        add1.await.unwrap().unwrap();
+        add2.await.unwrap().unwrap();
+        let room = format!("race-{round}");
+        let info = handles[3]
+            .rooms
+            .room(&room)
+            .await
+            .unwrap()
+            .expect("room exists");
+        let count = handles[3].rooms.participants(&room).await.unwrap().len();
+        let limit = info.settings.max_participants as usize;
+        assert!(
+            limit == 0 || count <= limit,
+            "round {round}: {count} participants in a room of {limit} (created here: {created})"
+        );
+        assert!(
+            !created || info.settings == one,
+            "round {round}: the creator's settings were lost: {:?}",
+            info.settings
+        );
+    }
 }

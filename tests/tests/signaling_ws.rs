@@ -21,6 +21,8 @@ veet_tests::for_both_backends!(
     mute_is_announced_to_the_others,
     same_identity_replaces_the_old_connection,
     full_room_refuses_join,
+    nothing_is_left_behind,
+    concurrent_joins_all_learn_of_each_other,
 );
 
 const ROOM: &str = "abc-defg-hij";
@@ -143,6 +145,11 @@ async fn bad_tokens_are_refused_at_upgrade(backend: Backend) {
             "token_wrong_algorithm",
         ),
         (format!("{base}?token=not-a-jwt"), 401, "token_malformed"),
+        (
+            format!("{base}?token={}", s.token("Not A Room!", "alice")),
+            403,
+            "room_not_found",
+        ),
         (
             format!("{base}?token={valid}&room=other-room"),
             403,
@@ -416,5 +423,98 @@ async fn full_room_refuses_join(backend: Backend) {
     )
     .await;
     assert_eq!(participant_ids(&s, ROOM).await.len(), 2);
+    panics::assert_no_server_panics();
+}
+
+async fn nothing_is_left_behind(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start(backend).await;
+    s.add_node("node-1").await;
+    let (mut a1, _) = s.join("room-a", "a1").await;
+    let (a2, _) = s.join("room-a", "a2").await;
+    let (b1, _) = s.join("room-b", "b1").await;
+    let lurker = s.connect("room-b", "lurker").await;
+    let ids = s.connection_ids();
+    assert_eq!(ids.len(), 4);
+    a1.send(chat("bye")).await;
+    a1.expect("chat").await;
+    a1.send(json!({"action": "leave"})).await;
+    a1.ping_pong().await;
+    a1.close().await;
+    a2.drop_abruptly();
+    b1.close().await;
+    lurker.drop_abruptly();
+
+    let r = s.routing();
+    veet_tests::eventually("every connection and room to be forgotten", || async {
+        for id in &ids {
+            if r.connections.connection(id).await.unwrap().is_some() {
+                return None;
+            }
+        }
+        r.rooms.list_rooms().await.unwrap().is_empty().then_some(())
+    })
+    .await;
+    for room in ["room-a", "room-b"] {
+        assert_eq!(r.rooms.room(room).await.unwrap(), None);
+        assert!(r.rooms.participants(room).await.unwrap().is_empty());
+    }
+    if let Some(redis) = &s.redis {
+        let client = ::redis::Client::open(redis.url()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let mut keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg("veet:*")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec!["veet:node:node-1", "veet:nodes"],
+            "only the node registry is left in Redis"
+        );
+    }
+    assert_eq!(s.dev.emulator.connection_count(), 0);
+    panics::assert_no_server_panics();
+}
+
+async fn concurrent_joins_all_learn_of_each_other(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start(backend).await;
+    s.add_node("node-1").await;
+    const N: usize = 20;
+    let joins = (0..N).map(|i| {
+        let s = &s;
+        async move { s.join(ROOM, &format!("p{i:02}")).await }
+    });
+    let mut clients = futures::future::join_all(joins).await;
+    let all: Vec<String> = clients.iter().map(|(_, j)| pid(j)).collect();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(
+        participant_ids(&s, ROOM).await,
+        sorted,
+        "everyone is in the room"
+    );
+    // Each learns of every other one, from `joined` or from a `participant_joined`.
+    for (client, joined) in clients.iter_mut() {
+        let me = pid(joined);
+        let mut known: std::collections::HashSet<String> = joined["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect();
+        while known.len() < N - 1 {
+            let f = client
+                .expect_where("participant_joined", |f| {
+                    !known.contains(f["participant"]["id"].as_str().unwrap_or(""))
+                })
+                .await;
+            known.insert(pid(&f));
+        }
+        assert!(!known.contains(&me), "a participant is not told of itself");
+        assert!(known.iter().all(|k| all.contains(k)));
+    }
     panics::assert_no_server_panics();
 }

@@ -78,6 +78,16 @@ end
 return false
 "#;
 
+/// Creates a room with its settings in one step, so no join ever sees it without them.
+const CREATE_ROOM: &str = r#"
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'settings', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
+"#;
+
 /// Adds a participant unless the room is full; replaces one with the same identity.
 /// Returns {status, replaced-record-or-empty}.
 const ADD_PARTICIPANT: &str = r#"
@@ -145,6 +155,7 @@ return 0
 pub struct RedisRouting {
     client: Client,
     conn: ConnectionManager,
+    create: Script,
     assign: Script,
     add: Script,
     remove: Script,
@@ -160,6 +171,7 @@ impl RedisRouting {
         Ok(Self {
             client,
             conn,
+            create: Script::new(CREATE_ROOM),
             assign: Script::new(ASSIGN_NODE),
             add: Script::new(ADD_PARTICIPANT),
             remove: Script::new(REMOVE_PARTICIPANT),
@@ -205,17 +217,16 @@ impl ConnectionStore for RedisRouting {
 #[async_trait]
 impl RoomStore for RedisRouting {
     async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool> {
-        let mut c = self.conn();
-        let created: bool = c
-            .hset_nx(room_key(code), "created_at", unix_millis())
+        let created: i64 = self
+            .create
+            .key(room_key(code))
+            .key(ROOMS_KEY)
+            .arg(unix_millis())
+            .arg(encode(&settings)?)
+            .arg(code)
+            .invoke_async(&mut self.conn())
             .await?;
-        if created {
-            let _: () = c
-                .hset(room_key(code), "settings", encode(&settings)?)
-                .await?;
-            let _: () = c.sadd(ROOMS_KEY, code).await?;
-        }
-        Ok(created)
+        Ok(created == 1)
     }
 
     async fn room(&self, code: &str) -> Result<Option<RoomInfo>> {
