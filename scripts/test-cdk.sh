@@ -28,7 +28,7 @@ step() { echo "== cdk: $* ($((SECONDS - started)) s)"; }
 step "tools"
 # pip puts console scripts here; with pyenv the shims may not know them yet.
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
-command -v redis-server >/dev/null || { echo "redis-server is required (apt-get install redis-server)"; exit 1; }
+command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint
 command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
 
@@ -53,7 +53,7 @@ done
 
 step "tests"
 set +e
-node --test \
+node --test --test-concurrency=2 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   dist/test/*.test.js
