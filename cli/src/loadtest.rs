@@ -48,7 +48,11 @@ impl std::fmt::Display for LoadReport {
         writeln!(f, "forwarded: {:.0} packets/s", self.forwarded_pps)?;
         writeln!(f, "forwarded bitrate: {:.1} Mbit/s", self.forwarded_mbps)?;
         writeln!(f, "loss: {:.3} %", self.loss_percent)?;
-        writeln!(f, "latency p50/p99: {:.2} ms / {:.2} ms", self.latency_p50_ms, self.latency_p99_ms)?;
+        writeln!(
+            f,
+            "latency p50/p99: {:.2} ms / {:.2} ms",
+            self.latency_p50_ms, self.latency_p99_ms
+        )?;
         match self.node_cpu_percent {
             Some(c) => writeln!(f, "node cpu: {c:.0} %")?,
             None => writeln!(f, "node cpu: n/a (pass --node-pid)")?,
@@ -69,7 +73,13 @@ fn proc_usage(pid: u32) -> Option<(u64, f64)> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let rss_kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some((ticks, rss_kib / 1024.0))
 }
 
@@ -90,8 +100,17 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
         for i in 0..spec.publishers + spec.subscribers {
             let publish = i < spec.publishers;
             let identity = format!("{}{i}", if publish { "pub" } else { "sub" });
-            let grants = Grants { can_publish: publish, ..Grants::default() };
-            let token = tokens.issue(&room, &identity, &identity, grants, Duration::from_secs(3600))?;
+            let grants = Grants {
+                can_publish: publish,
+                ..Grants::default()
+            };
+            let token = tokens.issue(
+                &room,
+                &identity,
+                &identity,
+                grants,
+                Duration::from_secs(3600),
+            )?;
             let mut options = PeerOptions::new(&spec.ws_url, token);
             options.publish_audio = publish;
             options.publish_video = publish;
@@ -109,7 +128,10 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     let elapsed = started.elapsed().as_secs_f64();
     let after = spec.node_pid.and_then(proc_usage);
 
-    let mut report = LoadReport { participants: peers.len(), ..Default::default() };
+    let mut report = LoadReport {
+        participants: peers.len(),
+        ..Default::default()
+    };
     let (mut packets, mut bytes, mut expected) = (0u64, 0u64, 0u64);
     let mut latencies = Vec::new();
     for p in &peers {
@@ -128,7 +150,11 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     latencies.sort_unstable();
     report.forwarded_pps = packets as f64 / elapsed;
     report.forwarded_mbps = bytes as f64 * 8.0 / elapsed / 1e6;
-    report.loss_percent = if expected == 0 { 0.0 } else { 100.0 * (1.0 - packets as f64 / expected as f64) };
+    report.loss_percent = if expected == 0 {
+        0.0
+    } else {
+        100.0 * (1.0 - packets as f64 / expected as f64)
+    };
     report.latency_p50_ms = percentile(&latencies, 0.50);
     report.latency_p99_ms = percentile(&latencies, 0.99);
     if let (Some((t0, _)), Some((t1, rss))) = (before, after) {
@@ -140,7 +166,10 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
         p.leave().await;
     }
     if report.silent_subscribers > 0 {
-        bail!("{report}\n{} participant(s) received nothing", report.silent_subscribers);
+        bail!(
+            "{report}\n{} participant(s) received nothing",
+            report.silent_subscribers
+        );
     }
     Ok(report)
 }

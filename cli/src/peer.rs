@@ -271,7 +271,12 @@ impl SyntheticPeer {
                     id: format!("audio-{ident}"),
                     source: TrackSource::Microphone,
                 });
-                locals.push((t, sender, ssrc, false));
+                locals.push(OutgoingTrack {
+                    track: t,
+                    sender,
+                    ssrc,
+                    video: false,
+                });
             }
             if options.publish_video {
                 let (t, ssrc) = local_track(&ident, true);
@@ -280,7 +285,12 @@ impl SyntheticPeer {
                     id: format!("video-{ident}"),
                     source: TrackSource::Camera,
                 });
-                locals.push((t, sender, ssrc, true));
+                locals.push(OutgoingTrack {
+                    track: t,
+                    sender,
+                    ssrc,
+                    video: true,
+                });
             }
             peer.published_track_ids = sources.iter().map(|s| s.id.clone()).collect();
             let offer = pc.create_offer(None).await?;
@@ -402,12 +412,9 @@ impl SyntheticPeer {
             }
         }));
         if let Some((_pc, locals)) = publisher_setup {
-            for (track, sender, ssrc, video) in locals {
+            for out in locals {
                 peer.tasks.push(tokio::spawn(send_media(
-                    track,
-                    sender,
-                    ssrc,
-                    video,
+                    out,
                     peer.participant.identity.clone(),
                     options.clone(),
                     shared.clone(),
@@ -617,11 +624,16 @@ pub fn decode_payload(b: &[u8]) -> Option<Payload> {
     })
 }
 
-async fn send_media(
+/// One track the synthetic participant publishes.
+struct OutgoingTrack {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     video: bool,
+}
+
+async fn send_media(
+    out: OutgoingTrack,
     identity: String,
     options: PeerOptions,
     shared: Arc<Shared>,
@@ -635,6 +647,12 @@ async fn send_media(
     {
         return;
     }
+    let OutgoingTrack {
+        track,
+        sender,
+        ssrc,
+        video,
+    } = out;
     let codec = synthetic_codec(video);
     // Video: 30 frames/s, each frame enough packets for the bitrate; audio: 50 packets/s.
     let (interval, per_tick, size, ts_step) = if video {

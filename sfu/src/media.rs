@@ -12,7 +12,7 @@ use rtc::peer_connection::configuration::interceptor_registry::register_default_
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::transport::{RTCIceCandidateType, RTCIceServer};
+use rtc::peer_connection::transport::RTCIceServer;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
@@ -64,6 +64,36 @@ impl PeerFactory {
         Err(last_err.unwrap_or_else(|| anyhow::anyhow!("no UDP port could be bound")))
     }
 
+    /// A local ICE candidate as clients must see it: with a public IP configured (NAT 1:1,
+    /// as on EC2), host candidates carry that address. webrtc-rs 0.21 gathers host candidates
+    /// from the bound sockets only, so the node announces the mapping itself; traffic to the
+    /// public address reaches the socket through the 1:1 NAT.
+    pub fn public_candidate(&self, candidate: &str) -> String {
+        let Some(public) = self.config.public_ips.first() else {
+            return candidate.to_owned();
+        };
+        let mut fields: Vec<&str> = candidate.split(' ').collect();
+        let is_host = fields.windows(2).any(|w| w[0] == "typ" && w[1] == "host");
+        if is_host && fields.len() > 4 {
+            fields[4] = public;
+        }
+        fields.join(" ")
+    }
+
+    /// An SDP with its candidate lines passed through [`Self::public_candidate`].
+    pub fn public_sdp(&self, sdp: &str) -> String {
+        if self.config.public_ips.is_empty() {
+            return sdp.to_owned();
+        }
+        sdp.split("\r\n")
+            .map(|line| match line.strip_prefix("a=") {
+                Some(c) if c.starts_with("candidate:") => format!("a={}", self.public_candidate(c)),
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
     fn pick_port(&self) -> u16 {
         match self.config.udp_ports {
             Some((lo, hi)) => {
@@ -88,10 +118,6 @@ impl PeerFactory {
         let mut settings = SettingEngineBuilder::new();
         if self.config.bind_ip.is_loopback() {
             settings = settings.with_include_loopback_candidate(true);
-        }
-        if !self.config.public_ips.is_empty() {
-            settings = settings
-                .with_nat_1to1_ips(self.config.public_ips.clone(), RTCIceCandidateType::Host);
         }
         let ice_servers = self
             .config

@@ -40,7 +40,7 @@ impl SfuNode {
             node_id: config.node_id.clone(),
             routing: routing.clone(),
             gateway,
-            factory: PeerFactory::new(config.clone(), metrics.clone())?,
+            factory: Arc::new(PeerFactory::new(config.clone(), metrics.clone())?),
             metrics,
         });
         let node = Arc::new(Self {

@@ -15,6 +15,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::forwarder::DownTrack;
+use crate::media::PeerFactory;
 use crate::negotiation::Negotiation;
 use crate::room::RoomEvent;
 
@@ -77,6 +78,7 @@ impl Participant {
 /// client and reports tracks and state changes to the room.
 pub struct PeerEvents {
     pub room: mpsc::Sender<RoomEvent>,
+    pub factory: Arc<PeerFactory>,
     pub gateway: Arc<dyn ClientGateway>,
     pub participant_id: String,
     pub connection_id: String,
@@ -92,7 +94,7 @@ impl PeerConnectionEventHandler for PeerEvents {
         let frame = ServerFrame::Candidate {
             role: self.role,
             candidate: IceCandidate {
-                candidate: init.candidate,
+                candidate: self.factory.public_candidate(&init.candidate),
                 sdp_mid: init.sdp_mid,
                 sdp_mline_index: init.sdp_mline_index,
             },

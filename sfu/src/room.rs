@@ -34,7 +34,7 @@ pub struct NodeContext {
     pub node_id: String,
     pub routing: Routing,
     pub gateway: Arc<dyn ClientGateway>,
-    pub factory: PeerFactory,
+    pub factory: Arc<PeerFactory>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -254,6 +254,7 @@ impl Room {
     fn peer_events(&self, p: &Participant, role: PeerRole) -> Arc<PeerEvents> {
         Arc::new(PeerEvents {
             room: self.events.clone(),
+            factory: self.ctx.factory.clone(),
             gateway: self.ctx.gateway.clone(),
             participant_id: p.info.id.clone(),
             connection_id: p.connection_id.clone(),
