@@ -12,7 +12,7 @@ export function colorFor(name: string): string {
 export function Avatar({ name, size = "md" }: { name: string; size?: "sm" | "md" | "lg" }) {
   return (
     <div className={`avatar avatar-${size}`} style={{ background: colorFor(name) }} aria-hidden="true">
-      {initials(name)}
+      <span>{initials(name)}</span>
     </div>
   );
 }

@@ -78,9 +78,11 @@ export function PreJoin({ code, media, initialName, joining, error, onJoin }: Pr
               <Icon name={media.cameraOn ? "cam" : "camOff"} />
             </button>
           </div>
-          <div className="preview-meter">
-            <LevelMeter track={media.mic} active={media.micOn} />
-          </div>
+          {media.mic && (
+            <div className="preview-meter">
+              <LevelMeter track={media.mic} active={media.micOn} />
+            </div>
+          )}
         </div>
         {problems.length > 0 && (
           <div className="media-problems" role="alert">
