@@ -29,6 +29,8 @@ let cached: Promise<AppConfig> | null = null;
 export function loadConfig(): Promise<AppConfig> {
   cached ??= (async () => {
     const origin = window.location.origin;
+    // Under `vite` (npm run dev) everything goes through the dev server's proxy.
+    if (import.meta.env.DEV) return defaultConfig(origin);
     try {
       const res = await fetch("/config.json", { cache: "no-store" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
