@@ -5,9 +5,11 @@
 //! - [`routing`]: connections, rooms, the SFU node registry and node inboxes, in Redis or in memory.
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
 //! - [`room_code`]: Meet-style room codes.
+//! - [`signature`]: HMAC signatures of room API requests and webhooks.
 
 pub mod gateway;
 pub mod protocol;
 pub mod room_code;
 pub mod routing;
+pub mod signature;
 pub mod token;
