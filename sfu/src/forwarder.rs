@@ -332,6 +332,13 @@ impl DownWriter {
         };
         packet.header.ssrc = self.ssrc;
         packet.header.payload_type = pt;
+        // Extension ids are per connection (Chrome's audio transport-cc is 3 towards us, 4 on
+        // our subscriber leg): carrying the publisher's ids over would mislabel or reject
+        // them, so the subscriber leg gets only what its own interceptors add.
+        packet.header.extension = false;
+        packet.header.extension_profile = 0;
+        packet.header.extensions.clear();
+        packet.header.extensions_padding = 0;
         let bytes = packet.payload.len() as u64;
         match self.local.write_rtp(packet).await {
             Ok(()) => {
