@@ -188,8 +188,9 @@ async fn rooms_create_get_list_delete(f: Fixture) {
     let before = unix_millis();
     let five = RoomSettings {
         max_participants: 5,
+        ..RoomSettings::default()
     };
-    assert!(r.rooms.create_room("room-b", five).await.unwrap());
+    assert!(r.rooms.create_room("room-b", five.clone()).await.unwrap());
     assert!(
         !r.rooms
             .create_room("room-b", RoomSettings::default())
@@ -290,6 +291,7 @@ async fn capacity_is_enforced(f: Fixture) {
     let r = f.routing().await;
     let two = RoomSettings {
         max_participants: 2,
+        ..RoomSettings::default()
     };
     r.rooms.create_room("small", two).await.unwrap();
     let a = participant("PA_a", "alice", 1);
@@ -336,6 +338,7 @@ async fn capacity_is_enforced(f: Fixture) {
     // Concurrent joins never overfill a room.
     let three = RoomSettings {
         max_participants: 3,
+        ..RoomSettings::default()
     };
     r.rooms.create_room("race", three).await.unwrap();
     let mut tasks = Vec::new();
@@ -363,6 +366,7 @@ async fn capacity_is_enforced(f: Fixture) {
     // 0 means no limit.
     let unlimited = RoomSettings {
         max_participants: 0,
+        ..RoomSettings::default()
     };
     r.rooms.create_room("big", unlimited).await.unwrap();
     for i in 0..120 {
@@ -855,6 +859,7 @@ async fn redis_inbox_survives_server_restart() {
 async fn settings_apply_from_the_moment_a_room_exists(f: Fixture) {
     let one = RoomSettings {
         max_participants: 1,
+        ..RoomSettings::default()
     };
     let mut handles = Vec::new();
     for _ in 0..4 {
@@ -864,7 +869,8 @@ async fn settings_apply_from_the_moment_a_room_exists(f: Fixture) {
         let room = format!("race-{round}");
         let (creator, j1, j2) = (handles[0].clone(), handles[1].clone(), handles[2].clone());
         let (r1, r2) = (room.clone(), room.clone());
-        let create = tokio::spawn(async move { creator.rooms.create_room(&room, one).await });
+        let settings = one.clone();
+        let create = tokio::spawn(async move { creator.rooms.create_room(&room, settings).await });
         let add1 = tokio::spawn(async move {
             j1.rooms
                 .add_participant(&r1, &participant("PA_1", "one", 1))

@@ -406,6 +406,7 @@ async fn full_room_refuses_join(backend: Backend) {
             ROOM,
             RoomSettings {
                 max_participants: 2,
+                ..RoomSettings::default()
             },
         )
         .await

@@ -1,6 +1,6 @@
 //! In-process routing for local mode: one mutex over plain maps, inboxes as channels.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ const INBOX_CAPACITY: usize = 4096;
 struct RoomEntry {
     info: Option<RoomInfo>,
     participants: Vec<ParticipantRecord>,
+    /// Set while the room is empty and waiting out its `empty_timeout_secs`.
+    expires_at: Option<Instant>,
 }
 
 struct NodeEntry {
@@ -30,9 +32,26 @@ struct State {
     connections: HashMap<String, Connection>,
     rooms: HashMap<String, RoomEntry>,
     nodes: HashMap<String, NodeEntry>,
+    keys: HashMap<String, (String, Instant)>,
+    queues: HashMap<String, VecDeque<String>>,
 }
 
 impl State {
+    /// The room store after dropping rooms whose empty timeout passed.
+    fn rooms(&mut self) -> &mut HashMap<String, RoomEntry> {
+        let now = Instant::now();
+        self.rooms
+            .retain(|_, r| r.expires_at.is_none_or(|t| t > now));
+        &mut self.rooms
+    }
+
+    /// The live value of a key.
+    fn key(&mut self, key: &str) -> Option<&mut (String, Instant)> {
+        let now = Instant::now();
+        self.keys.retain(|_, (_, expires)| *expires > now);
+        self.keys.get_mut(key)
+    }
+
     fn live_node(&self, id: &str) -> Option<&NodeInfo> {
         self.nodes
             .get(id)
@@ -107,7 +126,7 @@ fn new_room(code: &str, settings: RoomSettings) -> RoomInfo {
 impl RoomStore for MemoryRouting {
     async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool> {
         let mut st = self.state();
-        let entry = st.rooms.entry(code.to_owned()).or_default();
+        let entry = st.rooms().entry(code.to_owned()).or_default();
         if entry.info.is_some() {
             return Ok(false);
         }
@@ -116,13 +135,13 @@ impl RoomStore for MemoryRouting {
     }
 
     async fn room(&self, code: &str) -> Result<Option<RoomInfo>> {
-        Ok(self.state().rooms.get(code).and_then(|r| r.info.clone()))
+        Ok(self.state().rooms().get(code).and_then(|r| r.info.clone()))
     }
 
     async fn list_rooms(&self) -> Result<Vec<String>> {
-        let st = self.state();
+        let mut st = self.state();
         let mut codes: Vec<String> = st
-            .rooms
+            .rooms()
             .iter()
             .filter(|(_, r)| r.info.is_some())
             .map(|(c, _)| c.clone())
@@ -134,7 +153,7 @@ impl RoomStore for MemoryRouting {
     async fn assign_node(&self, code: &str) -> Result<Option<String>> {
         let mut st = self.state();
         let current = st
-            .rooms
+            .rooms()
             .get(code)
             .and_then(|r| r.info.as_ref())
             .and_then(|i| i.node.clone());
@@ -163,7 +182,7 @@ impl RoomStore for MemoryRouting {
         if let Some(n) = st.nodes.get_mut(&node) {
             n.info.load.rooms += 1;
         }
-        let entry = st.rooms.entry(code.to_owned()).or_default();
+        let entry = st.rooms().entry(code.to_owned()).or_default();
         entry
             .info
             .get_or_insert_with(|| new_room(code, RoomSettings::default()))
@@ -173,17 +192,17 @@ impl RoomStore for MemoryRouting {
 
     async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome> {
         let mut st = self.state();
-        let entry = st.rooms.entry(code.to_owned()).or_default();
-        let settings = entry
+        let entry = st.rooms().entry(code.to_owned()).or_default();
+        let max = entry
             .info
             .get_or_insert_with(|| new_room(code, RoomSettings::default()))
-            .settings;
+            .settings
+            .max_participants as usize;
         let replaced = entry
             .participants
             .iter()
             .position(|p| p.info.identity == record.info.identity)
             .map(|i| entry.participants.remove(i));
-        let max = settings.max_participants as usize;
         if max > 0 && entry.participants.len() >= max {
             if let Some(r) = replaced {
                 entry.participants.push(r);
@@ -191,12 +210,13 @@ impl RoomStore for MemoryRouting {
             return Ok(AddOutcome::Full);
         }
         entry.participants.push(record.clone());
+        entry.expires_at = None;
         Ok(AddOutcome::Added { replaced })
     }
 
     async fn remove_participant(&self, code: &str, participant_id: &str) -> Result<Removal> {
         let mut st = self.state();
-        let Some(entry) = st.rooms.get_mut(code) else {
+        let Some(entry) = st.rooms().get_mut(code) else {
             return Ok(Removal {
                 removed: None,
                 remaining: 0,
@@ -215,7 +235,7 @@ impl RoomStore for MemoryRouting {
 
     async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool> {
         let mut st = self.state();
-        let slot = st.rooms.get_mut(code).and_then(|r| {
+        let slot = st.rooms().get_mut(code).and_then(|r| {
             r.participants
                 .iter_mut()
                 .find(|p| p.info.id == record.info.id)
@@ -234,7 +254,7 @@ impl RoomStore for MemoryRouting {
         code: &str,
         participant_id: &str,
     ) -> Result<Option<ParticipantRecord>> {
-        Ok(self.state().rooms.get(code).and_then(|r| {
+        Ok(self.state().rooms().get(code).and_then(|r| {
             r.participants
                 .iter()
                 .find(|p| p.info.id == participant_id)
@@ -245,7 +265,7 @@ impl RoomStore for MemoryRouting {
     async fn participants(&self, code: &str) -> Result<Vec<ParticipantRecord>> {
         Ok(self
             .state()
-            .rooms
+            .rooms()
             .get(code)
             .map(|r| r.participants.clone())
             .unwrap_or_default())
@@ -253,19 +273,27 @@ impl RoomStore for MemoryRouting {
 
     async fn delete_room_if_empty(&self, code: &str) -> Result<bool> {
         let mut st = self.state();
-        if st
-            .rooms
-            .get(code)
-            .is_some_and(|r| r.participants.is_empty())
-        {
-            st.rooms.remove(code);
-            return Ok(true);
+        let rooms = st.rooms();
+        let Some(entry) = rooms.get_mut(code).filter(|r| r.participants.is_empty()) else {
+            return Ok(false);
+        };
+        let timeout = entry
+            .info
+            .as_ref()
+            .map_or(0, |i| i.settings.empty_timeout_secs);
+        if timeout == 0 {
+            rooms.remove(code);
+        } else {
+            if let Some(info) = entry.info.as_mut() {
+                info.node = None;
+            }
+            entry.expires_at = Some(Instant::now() + Duration::from_secs(timeout));
         }
-        Ok(false)
+        Ok(true)
     }
 
     async fn delete_room(&self, code: &str) -> Result<()> {
-        self.state().rooms.remove(code);
+        self.state().rooms().remove(code);
         Ok(())
     }
 }
@@ -331,5 +359,79 @@ impl MessageBus for MemoryRouting {
                 }
             }
         })))
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryRouting {
+    async fn claim(&self, key: &str, value: &str, ttl: Duration) -> Result<Option<String>> {
+        let mut st = self.state();
+        if let Some((v, _)) = st.key(key) {
+            return Ok(Some(v.clone()));
+        }
+        st.keys
+            .insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+        Ok(None)
+    }
+
+    async fn count(&self, key: &str, window: Duration) -> Result<u64> {
+        let mut st = self.state();
+        let n = match st.key(key) {
+            Some((v, _)) => {
+                let n = v.parse::<u64>().unwrap_or(0) + 1;
+                *v = n.to_string();
+                n
+            }
+            None => {
+                st.keys
+                    .insert(key.to_owned(), ("1".into(), Instant::now() + window));
+                1
+            }
+        };
+        Ok(n)
+    }
+
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let mut st = self.state();
+        match st.key(key) {
+            Some((v, _)) if v != holder => Ok(false),
+            _ => {
+                st.keys
+                    .insert(key.to_owned(), (holder.to_owned(), Instant::now() + ttl));
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventQueue for MemoryRouting {
+    async fn push(&self, queue: &str, item: &str, bound: usize) -> Result<bool> {
+        let mut st = self.state();
+        let q = st.queues.entry(queue.to_owned()).or_default();
+        if q.len() >= bound {
+            return Ok(false);
+        }
+        q.push_back(item.to_owned());
+        Ok(true)
+    }
+
+    async fn peek(&self, queue: &str) -> Result<Option<String>> {
+        Ok(self
+            .state()
+            .queues
+            .get(queue)
+            .and_then(|q| q.front().cloned()))
+    }
+
+    async fn pop(&self, queue: &str) -> Result<()> {
+        if let Some(q) = self.state().queues.get_mut(queue) {
+            q.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn len(&self, queue: &str) -> Result<usize> {
+        Ok(self.state().queues.get(queue).map_or(0, VecDeque::len))
     }
 }

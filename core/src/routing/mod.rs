@@ -8,6 +8,8 @@
 //! - [`RoomStore`]: rooms, their participants, and the room → SFU node assignment.
 //! - [`NodeRegistry`]: live SFU nodes with their load (heartbeat + TTL).
 //! - [`MessageBus`]: each node's inbox of routed [`NodeMessage`]s.
+//! - [`KeyStore`]: claims, counters and leases with a lifetime.
+//! - [`EventQueue`]: durable FIFO queues for outgoing webhooks.
 
 pub mod memory;
 pub mod redis;
@@ -67,17 +69,43 @@ pub struct ParticipantRecord {
     pub connection_id: String,
 }
 
+/// Who may join a room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomAccess {
+    /// Anyone with the link gets a guest token from the public token endpoint.
+    #[default]
+    Open,
+    /// Only tokens issued through the room API join.
+    InviteOnly,
+}
+
 /// A room's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomSettings {
     /// 0 means no limit.
     pub max_participants: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How long an empty room is kept for someone to rejoin; 0 deletes it when the last
+    /// participant leaves.
+    #[serde(default)]
+    pub empty_timeout_secs: u64,
+    /// Opaque data of the system that created the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    #[serde(default)]
+    pub access: RoomAccess,
 }
 
 impl Default for RoomSettings {
     fn default() -> Self {
         Self {
             max_participants: 100,
+            name: None,
+            empty_timeout_secs: 0,
+            metadata: None,
+            access: RoomAccess::Open,
         }
     }
 }
@@ -133,7 +161,9 @@ pub trait RoomStore: Send + Sync {
         participant_id: &str,
     ) -> Result<Option<ParticipantRecord>>;
     async fn participants(&self, code: &str) -> Result<Vec<ParticipantRecord>>;
-    /// Deletes the room and its assignment if it has no participants; returns whether it did.
+    /// Ends the room's meeting if it has no participants: frees its node assignment and
+    /// deletes the room — at once, or after its `empty_timeout_secs` unless someone joins
+    /// first. Returns whether the room was empty (and so released).
     async fn delete_room_if_empty(&self, code: &str) -> Result<bool>;
     /// Deletes the room and everything in it.
     async fn delete_room(&self, code: &str) -> Result<()>;
@@ -200,13 +230,40 @@ pub trait MessageBus: Send + Sync {
     async fn subscribe(&self, node: &str) -> Result<Inbox>;
 }
 
-/// One routing backend: the four stores, behind trait objects.
+/// Small shared keys with a lifetime: idempotency and replay claims, rate counters, leases.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Sets `key` to `value` for `ttl` unless it is set; returns the value already there.
+    async fn claim(&self, key: &str, value: &str, ttl: Duration) -> Result<Option<String>>;
+    /// Counts a hit on `key` in a window of `window` starting at its first hit; returns the
+    /// count including this hit.
+    async fn count(&self, key: &str, window: Duration) -> Result<u64>;
+    /// Takes or renews the lease `key` for `holder`; false while another holder has it.
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool>;
+}
+
+/// Durable FIFO queues (outgoing webhooks): one consumer peeks, delivers, then pops, so an
+/// item is delivered at least once and in order.
+#[async_trait]
+pub trait EventQueue: Send + Sync {
+    /// Appends unless the queue holds `bound` items; returns whether it was added.
+    async fn push(&self, queue: &str, item: &str, bound: usize) -> Result<bool>;
+    /// The oldest item, left in place.
+    async fn peek(&self, queue: &str) -> Result<Option<String>>;
+    /// Removes the oldest item.
+    async fn pop(&self, queue: &str) -> Result<()>;
+    async fn len(&self, queue: &str) -> Result<usize>;
+}
+
+/// One routing backend: the stores, behind trait objects.
 #[derive(Clone)]
 pub struct Routing {
     pub connections: Arc<dyn ConnectionStore>,
     pub rooms: Arc<dyn RoomStore>,
     pub nodes: Arc<dyn NodeRegistry>,
     pub bus: Arc<dyn MessageBus>,
+    pub keys: Arc<dyn KeyStore>,
+    pub events: Arc<dyn EventQueue>,
 }
 
 impl Routing {
@@ -222,16 +279,24 @@ impl Routing {
         )))
     }
 
-    /// All four roles from one backend.
+    /// Every role from one backend.
     pub fn from_backend<B>(backend: Arc<B>) -> Self
     where
-        B: ConnectionStore + RoomStore + NodeRegistry + MessageBus + 'static,
+        B: ConnectionStore
+            + RoomStore
+            + NodeRegistry
+            + MessageBus
+            + KeyStore
+            + EventQueue
+            + 'static,
     {
         Self {
             connections: backend.clone(),
             rooms: backend.clone(),
             nodes: backend.clone(),
-            bus: backend,
+            bus: backend.clone(),
+            keys: backend.clone(),
+            events: backend,
         }
     }
 }

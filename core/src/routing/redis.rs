@@ -12,6 +12,8 @@
 //! | `veet:node:{id}` | hash, TTL = heartbeat TTL | `info` ([`NodeInfo`] JSON), `draining` |
 //! | `veet:nodes` | sorted set | node id → load score (+1 per room assigned since the last heartbeat) |
 //! | `veet:inbox:{id}` | pub/sub channel | [`NodeMessage`] JSON |
+//! | `veet:kv:{key}` | string, TTL | claims (idempotency, replay), counters, leases |
+//! | `veet:queue:{name}` | list | outgoing webhook events, oldest first |
 //!
 //! Multi-key invariants (assignment, capacity, last-one-out) are Lua scripts, so they are
 //! atomic without locks.
@@ -46,6 +48,12 @@ fn identities_key(code: &str) -> String {
 }
 fn node_key(id: &str) -> String {
     format!("{NODE_PREFIX}{id}")
+}
+fn kv_key(key: &str) -> String {
+    format!("veet:kv:{key}")
+}
+fn queue_key(queue: &str) -> String {
+    format!("veet:queue:{queue}")
 }
 fn inbox_channel(node: &str) -> String {
     format!("veet:inbox:{node}")
@@ -112,6 +120,7 @@ if old_id then
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+redis.call('PERSIST', KEYS[1])
 return {'added', replaced}
 "#;
 
@@ -142,12 +151,54 @@ return 0
 
 /// Returns 1 only if there was a room to delete.
 const DELETE_IF_EMPTY: &str = r#"
-if redis.call('HLEN', KEYS[2]) == 0 then
-  local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-  existed = existed + redis.call('SREM', KEYS[4], ARGV[1])
-  if existed > 0 then return 1 end
+if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
+local timeout = 0
+local settings = redis.call('HGET', KEYS[1], 'settings')
+if settings then
+  local ok, d = pcall(cjson.decode, settings)
+  if ok and type(d) == 'table' and d['empty_timeout_secs'] then
+    timeout = tonumber(d['empty_timeout_secs']) or 0
+  end
+end
+if timeout > 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  redis.call('HDEL', KEYS[1], 'node')
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('EXPIRE', KEYS[1], timeout)
+  return 1
+end
+local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+existed = existed + redis.call('SREM', KEYS[4], ARGV[1])
+if existed > 0 then return 1 end
+return 0
+"#;
+
+const CLAIM: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"#;
+
+const COUNT: &str = r#"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"#;
+
+const LEASE: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
+"#;
+
+const PUSH: &str = r#"
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1
 "#;
 
 /// Routing state in Redis.
@@ -161,6 +212,10 @@ pub struct RedisRouting {
     remove: Script,
     update: Script,
     delete_if_empty: Script,
+    claim: Script,
+    count: Script,
+    lease: Script,
+    push: Script,
 }
 
 impl RedisRouting {
@@ -177,6 +232,10 @@ impl RedisRouting {
             remove: Script::new(REMOVE_PARTICIPANT),
             update: Script::new(UPDATE_PARTICIPANT),
             delete_if_empty: Script::new(DELETE_IF_EMPTY),
+            claim: Script::new(CLAIM),
+            count: Script::new(COUNT),
+            lease: Script::new(LEASE),
+            push: Script::new(PUSH),
         })
     }
 
@@ -247,9 +306,27 @@ impl RoomStore for RedisRouting {
     }
 
     async fn list_rooms(&self) -> Result<Vec<String>> {
-        let mut codes: Vec<String> = self.conn().smembers(ROOMS_KEY).await?;
-        codes.sort();
-        Ok(codes)
+        let mut c = self.conn();
+        let codes: Vec<String> = c.smembers(ROOMS_KEY).await?;
+        if codes.is_empty() {
+            return Ok(codes);
+        }
+        // Rooms that outlived their empty timeout expired on their own: drop them here.
+        let mut pipe = ::redis::pipe();
+        for code in &codes {
+            pipe.exists(room_key(code));
+        }
+        let exists: Vec<bool> = pipe.query_async(&mut c).await?;
+        let mut live = Vec::with_capacity(codes.len());
+        for (code, exists) in codes.into_iter().zip(exists) {
+            if exists {
+                live.push(code);
+            } else {
+                let _: () = c.srem(ROOMS_KEY, &code).await?;
+            }
+        }
+        live.sort();
+        Ok(live)
     }
 
     async fn assign_node(&self, code: &str) -> Result<Option<String>> {
@@ -496,4 +573,64 @@ fn tokio_stream_from<T: Send + 'static>(
     rx: mpsc::Receiver<T>,
 ) -> impl futures::Stream<Item = T> + Send {
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) })
+}
+
+#[async_trait]
+impl KeyStore for RedisRouting {
+    async fn claim(&self, key: &str, value: &str, ttl: Duration) -> Result<Option<String>> {
+        Ok(self
+            .claim
+            .key(kv_key(key))
+            .arg(value)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    async fn count(&self, key: &str, window: Duration) -> Result<u64> {
+        Ok(self
+            .count
+            .key(kv_key(key))
+            .arg(window.as_millis().max(1) as u64)
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let got: i64 = self
+            .lease
+            .key(kv_key(key))
+            .arg(holder)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(got == 1)
+    }
+}
+
+#[async_trait]
+impl EventQueue for RedisRouting {
+    async fn push(&self, queue: &str, item: &str, bound: usize) -> Result<bool> {
+        let added: i64 = self
+            .push
+            .key(queue_key(queue))
+            .arg(item)
+            .arg(bound)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(added == 1)
+    }
+
+    async fn peek(&self, queue: &str) -> Result<Option<String>> {
+        Ok(self.conn().lindex(queue_key(queue), 0).await?)
+    }
+
+    async fn pop(&self, queue: &str) -> Result<()> {
+        let _: Option<String> = self.conn().lpop(queue_key(queue), None).await?;
+        Ok(())
+    }
+
+    async fn len(&self, queue: &str) -> Result<usize> {
+        Ok(self.conn().llen(queue_key(queue)).await?)
+    }
 }
