@@ -104,10 +104,9 @@ export function loadConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Ve
     natGateways: int('natGateways', 2, 1, 3),
     redisNodeType: str('redisNodeType') ?? 'cache.t4g.small',
     lambdaArch,
-    // Where `cargo lambda build` puts them, honouring CARGO_TARGET_DIR as cargo does.
+    // By default where `cargo lambda build` puts them, honouring CARGO_TARGET_DIR as cargo does.
     lambdaAssets: path.resolve(
-      REPO_ROOT,
-      str('lambdaAssets') ?? path.join(env.CARGO_TARGET_DIR ?? 'target', 'lambda'),
+      str('lambdaAssets') ?? path.resolve(REPO_ROOT, env.CARGO_TARGET_DIR ?? 'target', 'lambda'),
     ),
     webDist: path.resolve(str('webDist') ?? path.join(REPO_ROOT, 'web', 'dist')),
     sfuInstanceType: str('sfuInstanceType') ?? 'c6i.large',

@@ -137,6 +137,8 @@ export class Sfu extends Construct {
         VEET_SFU_UDP_PORT_MIN: String(config.sfuUdpPortMin),
         VEET_SFU_UDP_PORT_MAX: String(config.sfuUdpPortMax),
         VEET_SFU_HTTP_PORT: String(config.sfuHttpPort),
+        // The same port in the form `veet sfu` reads today.
+        VEET_SFU_HTTP_ADDR: `0.0.0.0:${config.sfuHttpPort}`,
         ...props.secrets.environment(['redisAuth', 'token']),
       },
       // Declaring the HTTP port makes ECS refuse to place two nodes on one instance.

@@ -56,6 +56,7 @@ test('media port range and health port come from context and reach the container
   assert.equal(env.VEET_SFU_UDP_PORT_MIN, '40000');
   assert.equal(env.VEET_SFU_UDP_PORT_MAX, '40999');
   assert.equal(env.VEET_SFU_HTTP_PORT, '8081');
+  assert.equal(env.VEET_SFU_HTTP_ADDR, '0.0.0.0:8081');
   assert.match(container.HealthCheck.Command[1], /127\.0\.0\.1:8081\/healthz/);
 });
 

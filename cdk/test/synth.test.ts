@@ -10,14 +10,16 @@ import { CDK_DIR, synth, tempDir, webDistForTests } from './helpers';
 test('`cdk synth` runs offline with no AWS credentials and produces the stack', () => {
   const home = tempDir('veet-cdk-home-');
   const out = tempDir('veet-cdk-cli-');
-  // No credentials, no config files, and any attempt to reach the network fails fast.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home };
-  Object.assign(env, {
+  // No credentials, no AWS config files, and any attempt to reach the network fails fast;
+  // CARGO_TARGET_DIR, if set, says where the Lambda binaries were built.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
     AWS_EC2_METADATA_DISABLED: 'true',
     HTTPS_PROXY: 'http://127.0.0.1:9',
     HTTP_PROXY: 'http://127.0.0.1:9',
-    NO_PROXY: '',
-  });
+    ...(process.env.CARGO_TARGET_DIR && { CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR }),
+  };
   const run = spawnSync(
     process.execPath,
     [
