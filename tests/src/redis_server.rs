@@ -23,8 +23,8 @@ pub fn free_port() -> u16 {
 /// loopback on its own port, killed when dropped. Nothing is shared with the machine's own
 /// Redis on 6379.
 ///
-/// Starting and restarting block the calling thread until the server answers `PING` (tens of
-/// milliseconds), which is harmless inside async tests.
+/// Starting and restarting block the calling thread until the spawned process itself answers
+/// (tens of milliseconds), which is harmless inside async tests.
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
@@ -101,7 +101,8 @@ impl Drop for RedisServer {
     }
 }
 
-/// Spawns `redis-server` on `port` and waits for `PING` to answer; kills it on failure.
+/// Spawns `redis-server` on `port` and waits until that very process answers (another
+/// test's server may have taken the port first); kills it on failure.
 fn spawn_on(port: u16) -> Result<Child, String> {
     let mut child = Command::new(redis_server_binary())
         .args([
@@ -129,27 +130,44 @@ fn spawn_on(port: u16) -> Result<Child, String> {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("redis-server on port {port} exited: {status}"));
         }
-        if ping(port) {
-            return Ok(child);
+        match server_pid(port) {
+            Some(pid) if pid == child.id() => return Ok(child),
+            Some(other) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("port {port} is taken by redis-server {other}"));
+            }
+            None => {}
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("redis-server on port {port} did not answer PING"));
+            return Err(format!("redis-server on port {port} did not answer"));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-/// Whether a Redis server on `port` answers `PING` with `+PONG`.
-fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
+/// The process id of the Redis server answering on `port` (from `INFO server`), if any.
+fn server_pid(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        if let Some(rest) = text.split("process_id:").nth(1) {
+            if let Some(line) = rest.split("\r\n").next().filter(|_| rest.contains("\r\n")) {
+                return line.trim().parse().ok();
+            }
+        }
     }
-    let mut buf = [0u8; 16];
-    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
+    None
 }

@@ -87,6 +87,9 @@ suite!(
     no_node_means_no_assignment,
     bus_delivers_only_to_the_addressed_node,
     bus_keeps_order_and_forgets_dropped_inboxes,
+    empty_room_waits_out_its_timeout,
+    key_store_claims_counts_and_leases,
+    event_queue_is_a_bounded_fifo,
 );
 
 fn participant(id: &str, identity: &str, joined_at: u64) -> ParticipantRecord {
@@ -903,4 +906,199 @@ async fn settings_apply_from_the_moment_a_room_exists(f: Fixture) {
             info.settings
         );
     }
+}
+
+async fn empty_room_waits_out_its_timeout(f: Fixture) {
+    let r = f.routing().await;
+    r.nodes.heartbeat(&node("n1", 0), LONG).await.unwrap();
+    let lingering = RoomSettings {
+        empty_timeout_secs: 1,
+        ..RoomSettings::default()
+    };
+    r.rooms
+        .create_room("lobby", lingering.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.rooms.assign_node("lobby").await.unwrap().as_deref(),
+        Some("n1")
+    );
+    r.rooms
+        .add_participant("lobby", &participant("PA_a", "alice", 1))
+        .await
+        .unwrap();
+    r.rooms.remove_participant("lobby", "PA_a").await.unwrap();
+    assert!(r.rooms.delete_room_if_empty("lobby").await.unwrap());
+    let waiting = r
+        .rooms
+        .room("lobby")
+        .await
+        .unwrap()
+        .expect("the room waits");
+    assert_eq!(waiting.node, None, "its node is released at once");
+    assert_eq!(waiting.settings, lingering);
+
+    // Someone comes back in time: the room stays, whatever the clock says.
+    assert_eq!(
+        r.rooms.assign_node("lobby").await.unwrap().as_deref(),
+        Some("n1")
+    );
+    r.rooms
+        .add_participant("lobby", &participant("PA_b", "bob", 2))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        r.rooms.room("lobby").await.unwrap().is_some(),
+        "an occupied room does not expire"
+    );
+    assert_eq!(r.rooms.participants("lobby").await.unwrap().len(), 1);
+
+    // Once empty again and nobody returns, it goes.
+    r.rooms.remove_participant("lobby", "PA_b").await.unwrap();
+    assert!(r.rooms.delete_room_if_empty("lobby").await.unwrap());
+    eventually("the empty room to expire", || async {
+        let gone = r.rooms.room("lobby").await.unwrap().is_none()
+            && !r
+                .rooms
+                .list_rooms()
+                .await
+                .unwrap()
+                .contains(&"lobby".to_owned());
+        gone.then_some(())
+    })
+    .await;
+    assert!(
+        r.rooms
+            .create_room("lobby", RoomSettings::default())
+            .await
+            .unwrap(),
+        "the code is free again"
+    );
+}
+
+async fn key_store_claims_counts_and_leases(f: Fixture) {
+    let r = f.routing().await;
+    let other = f.routing().await;
+    // Claims: first one wins, others see its value.
+    assert_eq!(r.keys.claim("idem:1", "first", LONG).await.unwrap(), None);
+    assert_eq!(
+        r.keys
+            .claim("idem:1", "second", LONG)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        other
+            .keys
+            .claim("idem:1", "third", LONG)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("first")
+    );
+    assert_eq!(r.keys.claim("idem:2", "x", LONG).await.unwrap(), None);
+    assert_eq!(r.keys.claim("brief", "old", SHORT).await.unwrap(), None);
+    eventually("the short claim to expire", || async {
+        r.keys
+            .claim("brief", "new", LONG)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        r.keys
+            .claim("brief", "newer", LONG)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new")
+    );
+
+    // Counters: hits within a window add up, across handles; a new window starts at 1.
+    for expected in 1..=3 {
+        assert_eq!(r.keys.count("rate:a", LONG).await.unwrap(), expected);
+    }
+    assert_eq!(other.keys.count("rate:a", LONG).await.unwrap(), 4);
+    assert_eq!(r.keys.count("rate:b", LONG).await.unwrap(), 1);
+    assert_eq!(r.keys.count("rate:short", SHORT).await.unwrap(), 1);
+    eventually("the short window to end", || async {
+        (r.keys.count("rate:short", LONG).await.unwrap() == 1).then_some(())
+    })
+    .await;
+
+    // Leases: one holder at a time; the holder renews; an expired lease is up for grabs.
+    assert!(r.keys.lease("lease:x", "node-a", LONG).await.unwrap());
+    assert!(!other.keys.lease("lease:x", "node-b", LONG).await.unwrap());
+    assert!(r.keys.lease("lease:x", "node-a", SHORT).await.unwrap());
+    eventually("node-a's lease to lapse", || async {
+        other
+            .keys
+            .lease("lease:x", "node-b", LONG)
+            .await
+            .unwrap()
+            .then_some(())
+    })
+    .await;
+    assert!(!r.keys.lease("lease:x", "node-a", LONG).await.unwrap());
+
+    // Many contenders for a fresh lease: exactly one wins.
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let h = f.routing().await;
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            h.keys
+                .lease("lease:contended", &format!("holder-{i}"), LONG)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn event_queue_is_a_bounded_fifo(f: Fixture) {
+    let r = f.routing().await;
+    let other = f.routing().await;
+    assert_eq!(r.events.len("hooks").await.unwrap(), 0);
+    assert_eq!(r.events.peek("hooks").await.unwrap(), None);
+    r.events.pop("hooks").await.unwrap();
+    for item in ["a", "b", "c"] {
+        assert!(r.events.push("hooks", item, 3).await.unwrap());
+    }
+    assert!(!r.events.push("hooks", "d", 3).await.unwrap(), "bounded");
+    assert_eq!(r.events.len("hooks").await.unwrap(), 3);
+    assert!(other.events.push("other", "z", 3).await.unwrap());
+    assert_eq!(r.events.peek("hooks").await.unwrap().as_deref(), Some("a"));
+    assert_eq!(
+        other.events.peek("hooks").await.unwrap().as_deref(),
+        Some("a"),
+        "peek leaves the item"
+    );
+    r.events.pop("hooks").await.unwrap();
+    assert_eq!(
+        other.events.peek("hooks").await.unwrap().as_deref(),
+        Some("b")
+    );
+    assert!(r.events.push("hooks", "d", 3).await.unwrap());
+    let mut drained = Vec::new();
+    while let Some(item) = r.events.peek("hooks").await.unwrap() {
+        drained.push(item);
+        r.events.pop("hooks").await.unwrap();
+    }
+    assert_eq!(drained, vec!["b", "c", "d"]);
+    assert_eq!(r.events.len("hooks").await.unwrap(), 0);
+    assert_eq!(r.events.peek("other").await.unwrap().as_deref(), Some("z"));
 }
