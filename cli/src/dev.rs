@@ -16,8 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use veet_core::gateway::ApiGatewayClient;
+use veet_core::gateway::ClientGateway;
 use veet_core::routing::Routing;
+use veet_core::signature::DEV_API_SECRET;
 use veet_core::token::TokenAuthority;
+use veet_core::webhook::{WebhookConfig, Webhooks};
 use veet_lambdas::room_api::{HttpRequest, RoomApi, RoomApiSettings};
 use veet_lambdas::{Emulator, Signaling, ROUTES};
 use veet_sfu::{SfuConfig, SfuNode};
@@ -36,6 +39,10 @@ pub struct DevConfig {
     /// Run an SFU node in this process (what `veet dev` does); `None` leaves media to
     /// separately started nodes (or, in tests, to stand-ins).
     pub sfu: Option<SfuConfig>,
+    /// HMAC key of the signed room API (`/rooms`).
+    pub api_secret: Vec<u8>,
+    /// Outgoing webhooks, if any.
+    pub webhooks: Option<WebhookConfig>,
 }
 
 impl DevConfig {
@@ -48,6 +55,8 @@ impl DevConfig {
             tokens,
             web_dir: None,
             sfu: None,
+            api_secret: DEV_API_SECRET.as_bytes().to_vec(),
+            webhooks: None,
         }
     }
 }
@@ -59,8 +68,12 @@ pub struct DevServer {
     pub routing: Routing,
     /// The in-process SFU node, if any.
     pub sfu: Option<Arc<SfuNode>>,
+    /// Outgoing webhooks, if configured.
+    pub webhooks: Option<Arc<Webhooks>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// Webhook dispatchers; stopped with the server.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl DevServer {
@@ -83,25 +96,48 @@ impl DevServer {
             config.bind
         };
         let endpoint = format!("http://{}", SocketAddr::new(management_host, addr.port()));
-        let gateway = Arc::new(ApiGatewayClient::local(&endpoint));
+        let gateway: Arc<dyn ClientGateway> = Arc::new(ApiGatewayClient::local(&endpoint));
+        let webhooks = config
+            .webhooks
+            .clone()
+            .map(|c| Webhooks::new(c, routing.events.clone()));
+        let mut background = Vec::new();
+        if let Some(w) = &webhooks {
+            background
+                .extend(w.spawn_dispatchers(routing.keys.clone(), &format!("dev-{}", addr.port())));
+        }
         let sfu = match config.sfu.clone() {
             Some(mut sfu_config) => {
                 sfu_config.http_addr = None;
-                Some(SfuNode::start(sfu_config, routing.clone(), gateway.clone()).await?)
+                Some(
+                    SfuNode::start(
+                        sfu_config,
+                        routing.clone(),
+                        gateway.clone(),
+                        webhooks.clone(),
+                    )
+                    .await?,
+                )
             }
             None => None,
         };
-        let signaling = Arc::new(Signaling::new(
-            routing.clone(),
-            config.tokens.clone(),
-            gateway,
-        ));
+        let signaling = Arc::new(
+            Signaling::new(routing.clone(), config.tokens.clone(), gateway.clone())
+                .with_webhooks(webhooks.clone()),
+        );
         let emulator = Emulator::new(signaling, &ROUTES);
-        let room_api = Arc::new(RoomApi::new(
-            routing.clone(),
-            config.tokens.clone(),
-            RoomApiSettings::default(),
-        ));
+        let room_api = Arc::new(
+            RoomApi::new(
+                routing.clone(),
+                config.tokens.clone(),
+                RoomApiSettings {
+                    api_secret: config.api_secret.clone(),
+                    ..RoomApiSettings::default()
+                },
+            )
+            .with_gateway(gateway)
+            .with_webhooks(webhooks.clone()),
+        );
         let local = Arc::new(LocalApi {
             room_api,
             emulator: emulator.clone(),
@@ -111,6 +147,8 @@ impl DevServer {
             .route("/config.json", get(client_config))
             .route("/api/dev/drop-connections", post(drop_connections))
             .route("/api/{*rest}", any(room_api_route))
+            .route("/rooms", any(room_api_route))
+            .route("/rooms/{*rest}", any(room_api_route))
             .with_state(local)
             .merge(emulator.router())
             .merge(
@@ -137,8 +175,10 @@ impl DevServer {
             emulator,
             routing,
             sfu,
+            webhooks,
             shutdown: Some(tx),
             task,
+            background,
         })
     }
 
@@ -152,6 +192,9 @@ impl DevServer {
     pub async fn shutdown(mut self) {
         if let Some(node) = &self.sfu {
             node.drain(std::time::Duration::from_secs(5)).await;
+        }
+        for t in self.background.drain(..) {
+            t.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -186,6 +229,7 @@ async fn client_config(headers: HeaderMap) -> Json<serde_json::Value> {
 /// The room API handler, as the HTTP API Lambda runs it.
 async fn room_api_route(
     State(local): State<Arc<LocalApi>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -198,6 +242,7 @@ async fn room_api_route(
             path: uri.path().to_owned(),
             headers,
             body: body.to_vec(),
+            source_ip: Some(peer.ip().to_string()),
         })
         .await;
     (

@@ -7,3 +7,4 @@ pub mod dev;
 pub mod duration;
 pub mod loadtest;
 pub mod peer;
+pub mod room;

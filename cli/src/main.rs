@@ -11,7 +11,10 @@ use veet::dev::{DevConfig, DevServer};
 use veet_core::gateway::{ApiGatewayClient, ClientGateway};
 use veet_core::protocol::Grants;
 use veet_core::routing::Routing;
+use veet_core::signature::{API_SECRET_ENV, DEV_API_SECRET};
 use veet_core::token::{TokenAuthority, DEV_TOKEN_SECRET, TOKEN_SECRET_ENV};
+use veet_core::webhook::WebhookConfig;
+use veet_lambdas::config::RedisSource;
 use veet_sfu::{SfuConfig, SfuNode};
 
 #[derive(Parser)]
@@ -23,6 +26,40 @@ use veet_sfu::{SfuConfig, SfuNode};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum RoomAction {
+    /// Create a room; prints it with its join URL and any requested tokens.
+    Create {
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        max_participants: Option<u32>,
+        /// Seconds an empty room waits for someone to rejoin.
+        #[arg(long)]
+        empty_timeout: Option<u64>,
+        /// Only tokens issued through the API join.
+        #[arg(long)]
+        invite_only: bool,
+        /// Creating twice with one key gives one room.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Issue a host (room admin) token for this identity; repeatable.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// Issue a guest token for this identity; repeatable.
+        #[arg(long = "guest")]
+        guests: Vec<String>,
+    },
+    /// List rooms.
+    List,
+    /// Show a room with its participants.
+    Show { code: String },
+    /// End a room's meeting for everyone and delete it.
+    Delete { code: String },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +121,19 @@ enum Command {
         #[arg(long, default_value_t = 1_500_000)]
         video_bitrate: u64,
     },
+    /// Create, list, show and delete rooms through the signed room API (`VEET_API_SECRET`).
+    Room {
+        /// The deployment's room API base URL.
+        #[arg(
+            long,
+            global = true,
+            default_value = "http://127.0.0.1:8080",
+            env = "VEET_API_URL"
+        )]
+        url: String,
+        #[command(subcommand)]
+        action: RoomAction,
+    },
     /// Print a join token for a room.
     Token {
         #[arg(long)]
@@ -103,6 +153,24 @@ enum Command {
         #[arg(long)]
         no_publish: bool,
     },
+}
+
+fn api_secret_or_dev() -> Vec<u8> {
+    match std::env::var(API_SECRET_ENV).ok().filter(|s| !s.is_empty()) {
+        Some(s) => s.into_bytes(),
+        None => {
+            eprintln!(
+                "warning: {API_SECRET_ENV} is not set; using the development API secret \"{DEV_API_SECRET}\"."
+            );
+            DEV_API_SECRET.as_bytes().to_vec()
+        }
+    }
+}
+
+fn webhooks_from_env() -> Option<WebhookConfig> {
+    let urls = std::env::var(veet_core::webhook::URLS_ENV).unwrap_or_default();
+    let secret = std::env::var(veet_core::webhook::SECRET_ENV).unwrap_or_default();
+    WebhookConfig::new(&urls, secret.into_bytes())
 }
 
 fn tokens_or_dev() -> TokenAuthority {
@@ -136,6 +204,8 @@ async fn main() -> anyhow::Result<()> {
                 port,
                 redis,
                 tokens: tokens_or_dev(),
+                api_secret: api_secret_or_dev(),
+                webhooks: webhooks_from_env(),
                 web_dir: veet::dev::find_web_dir(),
                 sfu: (!no_sfu).then(|| SfuConfig {
                     bind_ip: bind,
@@ -192,6 +262,40 @@ async fn main() -> anyhow::Result<()> {
             let report = veet::loadtest::run(&spec, &tokens_or_dev()).await?;
             println!("{report}");
         }
+        Command::Room { url, action } => {
+            let client = veet::room::RoomClient::new(&url, api_secret_or_dev())?;
+            let out = match action {
+                RoomAction::Create {
+                    code,
+                    name,
+                    max_participants,
+                    empty_timeout,
+                    invite_only,
+                    idempotency_key,
+                    hosts,
+                    guests,
+                } => {
+                    let options = veet::room::CreateOptions {
+                        code,
+                        name,
+                        max_participants,
+                        empty_timeout_secs: empty_timeout,
+                        invite_only,
+                        idempotency_key,
+                        hosts,
+                        guests,
+                    };
+                    client.create(&options).await?
+                }
+                RoomAction::List => client.list().await?,
+                RoomAction::Show { code } => client.show(&code).await?,
+                RoomAction::Delete { code } => {
+                    client.delete(&code).await?;
+                    serde_json::json!({ "deleted": code })
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         Command::Token {
             room,
             identity,
@@ -230,16 +334,18 @@ async fn run_sfu(
         config.bind_ip = ip;
     }
     config.resolve_public_ip().await?;
+    let redis = RedisSource::Url(redis).resolve().await?;
     let routing = Routing::redis(&redis)
         .await
-        .with_context(|| format!("connecting to Redis at {redis}"))?;
+        .context("connecting to Redis")?;
+    let webhooks = veet_lambdas::config::webhooks(&routing).await?;
     let gateway: Arc<dyn ClientGateway> = if is_loopback_url(&apigw_endpoint) {
         Arc::new(ApiGatewayClient::local(&apigw_endpoint))
     } else {
         Arc::new(ApiGatewayClient::from_env(&apigw_endpoint).await)
     };
     let http_addr = config.http_addr;
-    let node = SfuNode::start(config, routing, gateway).await?;
+    let node = SfuNode::start(config, routing, gateway, webhooks).await?;
     if let Some(addr) = http_addr {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -6,6 +6,7 @@
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
 //! - [`room_code`]: Meet-style room codes.
 //! - [`signature`]: HMAC signatures of room API requests and webhooks.
+//! - [`webhook`]: outgoing webhooks, queued and delivered at least once.
 
 pub mod gateway;
 pub mod protocol;
@@ -13,3 +14,4 @@ pub mod room_code;
 pub mod routing;
 pub mod signature;
 pub mod token;
+pub mod webhook;

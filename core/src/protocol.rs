@@ -228,6 +228,18 @@ pub enum ErrorCode {
     RateLimited,
     /// The same identity joined the room from another connection; this one is closed.
     Replaced,
+    /// A room admin (or the room API) removed this participant.
+    Removed,
+    /// Room API: the request's signature is missing, wrong, stale or replayed.
+    Unauthorized,
+    /// Room API: the request body is invalid; the message names the field.
+    InvalidRequest,
+    /// Room API: no such room, participant or endpoint.
+    NotFound,
+    /// Room API: the room code is taken.
+    Conflict,
+    /// The room only admits tokens issued through the room API.
+    InviteOnly,
     /// A server-side failure (Redis down, …); retrying may help.
     Internal,
 }
@@ -448,6 +460,40 @@ impl ClientFrame {
     }
 }
 
+/// The TypeScript declarations of every client-facing protocol type, as checked in at
+/// `web/src/protocol.gen.ts` (regenerate with `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core`).
+pub fn typescript_bindings() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let decls = [
+        PeerRole::decl(&cfg),
+        IceCandidate::decl(&cfg),
+        OfferedTrack::decl(&cfg),
+        Signal::decl(&cfg),
+        TrackKind::decl(&cfg),
+        TrackSource::decl(&cfg),
+        TrackInfo::decl(&cfg),
+        Grants::decl(&cfg),
+        ParticipantInfo::decl(&cfg),
+        IceServer::decl(&cfg),
+        ClientFrame::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        CloseReason::decl(&cfg),
+        ServerFrame::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from core/src/protocol.rs by ts-rs. Do not edit: run\n// `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core` after changing the Rust types.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!(
+        "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\n"
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,38 +588,4 @@ mod tests {
             assert_ne!(err.map(|e| e.code), Some(ErrorCode::UnknownAction), "{a}");
         }
     }
-}
-
-/// The TypeScript declarations of every client-facing protocol type, as checked in at
-/// `web/src/protocol.gen.ts` (regenerate with `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core`).
-pub fn typescript_bindings() -> String {
-    let cfg = ts_rs::Config::new().with_large_int("number");
-    let decls = [
-        PeerRole::decl(&cfg),
-        IceCandidate::decl(&cfg),
-        OfferedTrack::decl(&cfg),
-        Signal::decl(&cfg),
-        TrackKind::decl(&cfg),
-        TrackSource::decl(&cfg),
-        TrackInfo::decl(&cfg),
-        Grants::decl(&cfg),
-        ParticipantInfo::decl(&cfg),
-        IceServer::decl(&cfg),
-        ClientFrame::decl(&cfg),
-        ErrorCode::decl(&cfg),
-        CloseReason::decl(&cfg),
-        ServerFrame::decl(&cfg),
-    ];
-    let mut out = String::from(
-        "// Generated from core/src/protocol.rs by ts-rs. Do not edit: run\n// `VEET_UPDATE_BINDINGS=1 cargo test -p veet-core` after changing the Rust types.\n\n",
-    );
-    for d in decls {
-        out.push_str("export ");
-        out.push_str(&d);
-        out.push_str("\n\n");
-    }
-    out.push_str(&format!(
-        "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\n"
-    ));
-    out
 }

@@ -5,12 +5,18 @@
 //! |---|---|
 //! | `VEET_REDIS_URL` | Redis URL (`redis://host:6379`, `rediss://…` for TLS) |
 //! | `VEET_ELASTICACHE_REPLICATION_GROUP` | instead of a URL: an ElastiCache replication group id whose primary endpoint is looked up with the ElastiCache API (TLS when the group has transit encryption) |
-//! | `VEET_REDIS_AUTH_TOKEN` | Redis AUTH token, added to a resolved ElastiCache URL |
+//! | `VEET_REDIS_AUTH_TOKEN` | Redis AUTH token, added to the URL when it has none |
 //! | `VEET_TOKEN_SECRET` | HS256 secret for join tokens |
+//! | `VEET_API_SECRET`, `VEET_WEBHOOK_SECRET` | room API and webhook HMAC keys |
+//! | `<any secret above>_ARN` | instead of the value: a Secrets Manager secret to read it from (how the CDK stack passes them; `VEET_REDIS_AUTH_SECRET_ARN` for the Redis token) |
 //! | `VEET_APIGW_ENDPOINT` | management API endpoint; by default `https://{domainName}/{stage}` of the event |
 //! | `AWS_REGION` | region for the AWS clients (set by Lambda) |
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context};
+use veet_core::routing::Routing;
+use veet_core::webhook::{WebhookConfig, Webhooks, SECRET_ENV, URLS_ENV};
 
 /// Where the Redis routing backend lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +47,25 @@ impl RedisSource {
         bail!("set VEET_REDIS_URL or VEET_ELASTICACHE_REPLICATION_GROUP")
     }
 
-    /// The Redis URL, asking ElastiCache for the group's primary endpoint if needed.
+    /// The Redis URL, asking ElastiCache for the group's primary endpoint if needed, with the
+    /// AUTH token (`VEET_REDIS_AUTH_TOKEN`, or the secret at `VEET_REDIS_AUTH_SECRET_ARN`)
+    /// added when the URL carries none.
     pub async fn resolve(&self) -> anyhow::Result<String> {
+        let url = self.endpoint().await?;
+        let token = match std::env::var("VEET_REDIS_AUTH_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => Some(t),
+            None => secret_at_arn_env("VEET_REDIS_AUTH_SECRET_ARN").await?,
+        };
+        Ok(match token {
+            Some(t) => with_auth(&url, &t),
+            None => url,
+        })
+    }
+
+    async fn endpoint(&self) -> anyhow::Result<String> {
         match self {
             RedisSource::Url(u) => Ok(u.clone()),
             RedisSource::ElastiCache {
@@ -81,6 +104,55 @@ impl RedisSource {
             }
         }
     }
+}
+
+/// `url` with `:token@` credentials, unless it has credentials already.
+pub fn with_auth(url: &str, token: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if !rest.split('/').next().unwrap_or("").contains('@') => {
+            format!("{scheme}://:{}@{rest}", urlencode(token))
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The value of secret `name`: the variable itself, or the Secrets Manager secret whose ARN
+/// is in `<name>_ARN`. `None` when neither is set.
+pub async fn secret(name: &str) -> anyhow::Result<Option<String>> {
+    if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Ok(Some(v));
+    }
+    secret_at_arn_env(&format!("{name}_ARN")).await
+}
+
+async fn secret_at_arn_env(arn_var: &str) -> anyhow::Result<Option<String>> {
+    let Some(arn) = std::env::var(arn_var).ok().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let out = aws_sdk_secretsmanager::Client::new(&shared)
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .with_context(|| format!("reading the secret named by {arn_var}"))?;
+    out.secret_string()
+        .map(|s| Some(s.to_owned()))
+        .with_context(|| format!("the secret named by {arn_var} has no string value"))
+}
+
+/// Webhooks from `VEET_WEBHOOK_URLS` and `VEET_WEBHOOK_SECRET` (or its `_ARN`), queued in
+/// `routing`; `None` when no URL is configured.
+pub async fn webhooks(routing: &Routing) -> anyhow::Result<Option<Arc<Webhooks>>> {
+    let urls = std::env::var(URLS_ENV).unwrap_or_default();
+    if urls.trim().is_empty() {
+        return Ok(None);
+    }
+    let secret = secret(SECRET_ENV).await?.unwrap_or_default();
+    Ok(WebhookConfig::new(&urls, secret.into_bytes())
+        .map(|c| Webhooks::new(c, routing.events.clone())))
 }
 
 /// A Redis URL for a host, with TLS and AUTH as given.
@@ -137,6 +209,25 @@ mod tests {
             }
         );
         assert!(RedisSource::from_vars(vars(&[])).is_err());
+    }
+
+    #[test]
+    fn auth_is_added_once() {
+        assert_eq!(
+            with_auth("rediss://h:6379", "t/k"),
+            "rediss://:t%2Fk@h:6379"
+        );
+        assert_eq!(with_auth("redis://:x@h:1", "t"), "redis://:x@h:1");
+    }
+
+    #[tokio::test]
+    async fn secrets_come_from_the_variable_first() {
+        std::env::set_var("VEET_TEST_SECRET_X", "v");
+        assert_eq!(
+            secret("VEET_TEST_SECRET_X").await.unwrap().as_deref(),
+            Some("v")
+        );
+        assert_eq!(secret("VEET_TEST_SECRET_UNSET").await.unwrap(), None);
     }
 
     #[test]

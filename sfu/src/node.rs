@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use veet_core::gateway::ClientGateway;
 use veet_core::protocol::{CloseReason, NodeMessage};
 use veet_core::routing::{NodeInfo, NodeLoad, Routing};
+use veet_core::webhook::Webhooks;
 
 use crate::config::SfuConfig;
 use crate::media::PeerFactory;
@@ -29,10 +30,13 @@ pub struct SfuNode {
 
 impl SfuNode {
     /// Registers the node, subscribes to its inbox and starts heart-beating.
+    ///
+    /// With `webhooks`, emits track events and takes part in delivering queued webhooks.
     pub async fn start(
         config: SfuConfig,
         routing: Routing,
         gateway: Arc<dyn ClientGateway>,
+        webhooks: Option<Arc<Webhooks>>,
     ) -> anyhow::Result<Arc<Self>> {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
@@ -40,6 +44,7 @@ impl SfuNode {
             node_id: config.node_id.clone(),
             routing: routing.clone(),
             gateway,
+            webhooks: webhooks.clone(),
             factory: Arc::new(PeerFactory::new(config.clone(), metrics.clone())?),
             metrics,
         });
@@ -56,6 +61,10 @@ impl SfuNode {
         let inbox_task = tokio::spawn(node.clone().inbox_loop(inbox));
         let heartbeat_task = tokio::spawn(node.clone().heartbeat_loop());
         node.tasks().extend([inbox_task, heartbeat_task]);
+        if let Some(w) = &webhooks {
+            let dispatchers = w.spawn_dispatchers(routing.keys.clone(), &node.config.node_id);
+            node.tasks().extend(dispatchers);
+        }
         tracing::info!(node = %node.config.node_id, "SFU node registered");
         Ok(node)
     }

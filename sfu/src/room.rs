@@ -16,6 +16,7 @@ use veet_core::protocol::{
     TrackKind, TrackSource,
 };
 use veet_core::routing::{ParticipantRecord, Routing};
+use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
@@ -34,6 +35,8 @@ pub struct NodeContext {
     pub node_id: String,
     pub routing: Routing,
     pub gateway: Arc<dyn ClientGateway>,
+    /// Track events go here, when webhooks are configured.
+    pub webhooks: Option<Arc<Webhooks>>,
     pub factory: Arc<PeerFactory>,
     pub metrics: Arc<Metrics>,
 }
@@ -213,11 +216,10 @@ impl Room {
 
     /// Removes a participant from this node (signaling already told the room).
     async fn remove(&mut self, participant_id: &str) {
-        let Some(mut p) = self.participants.remove(participant_id) else {
+        if !self.participants.contains_key(participant_id) {
             return;
-        };
-        Metrics::gauge(&self.ctx.metrics.participants, -1);
-        p.close().await;
+        }
+        // Unpublish while the participant is still known, so events name it.
         let published: Vec<String> = self
             .forwarders
             .values()
@@ -226,6 +228,10 @@ impl Room {
             .collect();
         for track_id in published {
             self.unpublish(&track_id).await;
+        }
+        if let Some(mut p) = self.participants.remove(participant_id) {
+            Metrics::gauge(&self.ctx.metrics.participants, -1);
+            p.close().await;
         }
     }
 
@@ -425,6 +431,15 @@ impl Room {
             rec.info.tracks.push(info.clone());
         })
         .await;
+        if let Some(w) = &self.ctx.webhooks {
+            let mut event =
+                WebhookEvent::new(EventKind::TrackPublished, &self.code).with_track(info.clone());
+            event.participant = self
+                .participants
+                .get(participant_id)
+                .map(|p| p.info.clone());
+            w.emit(event).await;
+        }
         self.broadcast(&ServerFrame::TrackPublished {
             participant_id: participant_id.to_owned(),
             track: info,
@@ -522,6 +537,12 @@ impl Room {
             rec.info.tracks.retain(|t| t.id != track_id)
         })
         .await;
+        if let Some(w) = &self.ctx.webhooks {
+            let mut event = WebhookEvent::new(EventKind::TrackUnpublished, &self.code)
+                .with_track(forwarder.track_info());
+            event.participant = self.participants.get(&publisher).map(|p| p.info.clone());
+            w.emit(event).await;
+        }
         self.broadcast(&ServerFrame::TrackUnpublished {
             participant_id: publisher,
             track_id: track_id.to_owned(),

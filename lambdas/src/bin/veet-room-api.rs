@@ -1,17 +1,23 @@
 //! The room API Lambda function, behind an API Gateway HTTP API (payload format 2.0).
 //!
 //! Configuration: the Redis variables of `veet_lambdas::config`, `VEET_TOKEN_SECRET`,
-//! `VEET_PUBLIC_URL` (web app base URL), `VEET_WS_URL` (signaling WebSocket URL),
-//! `VEET_PUBLIC_ENDPOINTS=0` to switch off the public endpoints.
+//! `VEET_API_SECRET`, `VEET_PUBLIC_URL` (web app base URL), `VEET_WS_URL` (signaling
+//! WebSocket URL), `VEET_APIGW_ENDPOINT` (to close rooms and remove participants),
+//! `VEET_WEBHOOK_URLS`/`VEET_WEBHOOK_SECRET`, `VEET_PUBLIC_ENDPOINTS=0` to switch off the
+//! public endpoints. Secrets may come from Secrets Manager through `<NAME>_ARN`.
 
 use anyhow::Context;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use lambda_runtime::{service_fn, LambdaEvent};
+use std::sync::Arc;
 use veet_core::routing::Routing;
-use veet_core::token::TokenAuthority;
-use veet_lambdas::config::RedisSource;
+
+use veet_core::gateway::ApiGatewayClient;
+use veet_core::signature::API_SECRET_ENV;
+use veet_core::token::{TokenAuthority, TOKEN_SECRET_ENV};
+use veet_lambdas::config::{self, RedisSource};
 use veet_lambdas::room_api::{HttpRequest, PublicUrls, RoomApi, RoomApiSettings};
 
 #[tokio::main]
@@ -27,13 +33,28 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let routing = Routing::redis(&redis_url)
         .await
         .context("connecting to Redis")?;
-    let tokens = TokenAuthority::from_env().context("VEET_TOKEN_SECRET must be set")?;
+    let tokens = TokenAuthority::new(
+        config::secret(TOKEN_SECRET_ENV)
+            .await?
+            .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?,
+    );
+    let api_secret = config::secret(API_SECRET_ENV)
+        .await?
+        .context("VEET_API_SECRET (or VEET_API_SECRET_ARN) must be set")?;
     let settings = RoomApiSettings {
         public_endpoints: std::env::var("VEET_PUBLIC_ENDPOINTS").map_or(true, |v| v != "0"),
+        api_secret: api_secret.into_bytes(),
         urls: PublicUrls::from_env(),
         ..RoomApiSettings::default()
     };
-    let api = RoomApi::new(routing, tokens, settings);
+    let webhooks = config::webhooks(&routing).await?;
+    let mut api = RoomApi::new(routing, tokens, settings).with_webhooks(webhooks);
+    if let Some(endpoint) = std::env::var("VEET_APIGW_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    {
+        api = api.with_gateway(Arc::new(ApiGatewayClient::from_env(&endpoint).await));
+    }
     lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let api = &api;
         async move {
@@ -53,6 +74,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     .unwrap_or_default(),
                 headers: r.headers,
                 body,
+                source_ip: r.request_context.http.source_ip.clone(),
             };
             let out = api.handle(request).await;
             let mut response = ApiGatewayV2httpResponse::default();

@@ -2,7 +2,8 @@
 //!
 //! Configuration (see `veet_lambdas::config`): `VEET_REDIS_URL` or
 //! `VEET_ELASTICACHE_REPLICATION_GROUP` (+ `VEET_REDIS_AUTH_TOKEN`), `VEET_TOKEN_SECRET`,
-//! optionally `VEET_APIGW_ENDPOINT`.
+//! optionally `VEET_APIGW_ENDPOINT`, `VEET_WEBHOOK_URLS` and `VEET_WEBHOOK_SECRET`; each
+//! secret may come from Secrets Manager through `<NAME>_ARN`.
 
 use std::sync::Arc;
 
@@ -12,8 +13,8 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use tokio::sync::OnceCell;
 use veet_core::gateway::ApiGatewayClient;
 use veet_core::routing::Routing;
-use veet_core::token::TokenAuthority;
-use veet_lambdas::config::RedisSource;
+use veet_core::token::{TokenAuthority, TOKEN_SECRET_ENV};
+use veet_lambdas::config::{self, RedisSource};
 use veet_lambdas::Signaling;
 
 #[tokio::main]
@@ -29,7 +30,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let routing = Routing::redis(&redis_url)
         .await
         .context("connecting to Redis")?;
-    let tokens = TokenAuthority::from_env().context("VEET_TOKEN_SECRET must be set")?;
+    let tokens = TokenAuthority::new(
+        config::secret(TOKEN_SECRET_ENV)
+            .await?
+            .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?,
+    );
+    let webhooks = config::webhooks(&routing).await?;
     let endpoint_override = std::env::var("VEET_APIGW_ENDPOINT")
         .ok()
         .filter(|v| !v.is_empty());
@@ -37,8 +43,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let (routing, tokens, endpoint_override, signaling) =
-                (&routing, &tokens, &endpoint_override, &signaling);
+            let (routing, tokens, endpoint_override, signaling, webhooks) =
+                (&routing, &tokens, &endpoint_override, &signaling, &webhooks);
             async move {
                 let request = event.payload;
                 // The management endpoint is this API's own: known from the first event.
@@ -54,6 +60,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         });
                         let gateway = ApiGatewayClient::from_env(&endpoint).await;
                         Signaling::new(routing.clone(), tokens.clone(), Arc::new(gateway))
+                            .with_webhooks(webhooks.clone())
                     })
                     .await;
                 Ok::<_, lambda_runtime::Error>(s.handle(request).await)

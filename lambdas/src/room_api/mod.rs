@@ -4,19 +4,31 @@
 //! [`HttpResponse`]; the `veet-room-api` Lambda binary adapts API Gateway HTTP API events to
 //! it, and `veet dev` adapts axum requests, so both run the same code.
 //!
+//! Signed endpoints (HMAC over timestamp + body, see `veet_core::signature`), for systems
+//! that embed Veet:
+//! - `POST /rooms`, `GET /rooms`, `GET /rooms/{code}`, `DELETE /rooms/{code}`,
+//!   `POST /rooms/{code}/participants/{id}/remove`, `POST /rooms/{code}/participants/{id}/mute`.
+//!
 //! Public endpoints (used by the web app; can be switched off):
 //! - `POST /api/rooms` → 201 `{code, url}`: a new room with a random code.
 //! - `POST /api/rooms/{code}/token` with `{name}` → 200 `{token, identity, room, ws_url}`:
 //!   a guest join token.
 
+mod admin;
 mod public;
+mod validate;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use veet_core::gateway::ClientGateway;
 use veet_core::protocol::ErrorCode;
 use veet_core::routing::Routing;
-use veet_core::token::TokenAuthority;
+use veet_core::signature::{self, SignatureError};
+use veet_core::token::{unix_now, TokenAuthority};
+use veet_core::webhook::Webhooks;
 
 /// An HTTP request, as either front end sees it.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +38,8 @@ pub struct HttpRequest {
     pub path: String,
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
+    /// The caller's address, for rate limits.
+    pub source_ip: Option<String>,
 }
 
 /// An HTTP response with a JSON (or empty) body.
@@ -41,6 +55,14 @@ impl HttpResponse {
         Self {
             status,
             body: serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+
+    /// An empty response.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: String::new(),
         }
     }
 
@@ -114,6 +136,10 @@ impl PublicUrls {
 pub struct RoomApiSettings {
     /// Serve `POST /api/rooms` and the guest token endpoint.
     pub public_endpoints: bool,
+    /// HMAC key of the signed endpoints (`VEET_API_SECRET`).
+    pub api_secret: Vec<u8>,
+    /// Public requests per source address and minute (rooms and guest tokens each).
+    pub public_rate_per_minute: u64,
     /// Lifetime of guest tokens; clients reuse one token for reconnects.
     pub guest_token_ttl: Duration,
     pub urls: PublicUrls,
@@ -123,6 +149,8 @@ impl Default for RoomApiSettings {
     fn default() -> Self {
         Self {
             public_endpoints: true,
+            api_secret: veet_core::signature::DEV_API_SECRET.as_bytes().to_vec(),
+            public_rate_per_minute: 30,
             guest_token_ttl: Duration::from_secs(12 * 3600),
             urls: PublicUrls::default(),
         }
@@ -134,6 +162,9 @@ pub struct RoomApi {
     pub routing: Routing,
     pub tokens: TokenAuthority,
     pub settings: RoomApiSettings,
+    /// Reaches participants' connections (to close a room or remove someone).
+    pub gateway: Option<Arc<dyn ClientGateway>>,
+    pub webhooks: Option<Arc<Webhooks>>,
 }
 
 impl RoomApi {
@@ -142,6 +173,47 @@ impl RoomApi {
             routing,
             tokens,
             settings,
+            gateway: None,
+            webhooks: None,
+        }
+    }
+
+    /// Lets the API close rooms and remove participants through `gateway`.
+    pub fn with_gateway(mut self, gateway: Arc<dyn ClientGateway>) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Emits `room_finished` when the API ends a meeting.
+    pub fn with_webhooks(mut self, webhooks: Option<Arc<Webhooks>>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    /// Checks the request's signature and that it was not used before.
+    async fn authenticate(&self, req: &HttpRequest) -> Result<(), HttpResponse> {
+        let header = req
+            .headers
+            .get(signature::SIGNATURE_HEADER)
+            .and_then(|h| h.to_str().ok());
+        let unauthorized =
+            |e: SignatureError| HttpResponse::error(401, ErrorCode::Unauthorized, e.to_string());
+        let verified = signature::verify(&self.settings.api_secret, header, &req.body, unix_now())
+            .map_err(unauthorized)?;
+        // A signature is good for one request: remember it as long as it could be accepted.
+        let key = format!("sig:{}", verified.digest);
+        let window = std::time::Duration::from_secs(2 * signature::MAX_AGE_SECS);
+        match self.routing.keys.claim(&key, "1", window).await {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err(unauthorized(SignatureError::Replayed)),
+            Err(e) => {
+                tracing::error!(error = %e, "replay check failed");
+                Err(HttpResponse::error(
+                    500,
+                    ErrorCode::Internal,
+                    "could not check the signature",
+                ))
+            }
         }
     }
 
@@ -153,10 +225,28 @@ impl RoomApi {
             .split('/')
             .filter(|s| !s.is_empty())
             .collect();
+        if segments.first() == Some(&"rooms") {
+            if let Err(refused) = self.authenticate(&req).await {
+                return refused;
+            }
+        }
         match (req.method.as_str(), segments.as_slice()) {
+            ("POST", ["rooms"]) => admin::create_room(self, &req).await,
+            ("GET", ["rooms"]) => admin::list_rooms(self, &req).await,
+            ("GET", ["rooms", code]) => admin::show_room(self, &req, code).await,
+            ("DELETE", ["rooms", code]) => admin::delete_room(self, code).await,
+            ("POST", ["rooms", code, "participants", id, "remove"]) => {
+                admin::remove_participant(self, code, id).await
+            }
+            ("POST", ["rooms", code, "participants", id, "mute"]) => {
+                admin::mute_participant(self, &req, code, id).await
+            }
+            (_, ["rooms"] | ["rooms", _] | ["rooms", _, "participants", _, _]) => {
+                HttpResponse::error(405, ErrorCode::InvalidRequest, "method not allowed")
+            }
             (_, ["api", ..]) if !self.settings.public_endpoints => HttpResponse::error(
                 404,
-                ErrorCode::RoomNotFound,
+                ErrorCode::NotFound,
                 "public endpoints are switched off on this deployment",
             ),
             ("POST", ["api", "rooms"]) => public::create_room(self, &req).await,
@@ -164,9 +254,9 @@ impl RoomApi {
                 public::guest_token(self, &req, code).await
             }
             (_, ["api", "rooms"] | ["api", "rooms", _, "token"]) => {
-                HttpResponse::error(405, ErrorCode::InvalidFrame, "method not allowed")
+                HttpResponse::error(405, ErrorCode::InvalidRequest, "method not allowed")
             }
-            _ => HttpResponse::error(404, ErrorCode::RoomNotFound, "no such endpoint"),
+            _ => HttpResponse::error(404, ErrorCode::NotFound, "no such endpoint"),
         }
     }
 }

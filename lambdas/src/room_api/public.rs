@@ -1,16 +1,44 @@
 //! The public endpoints the web app uses: create a room, get a guest token.
 
 use serde::Deserialize;
+use std::time::Duration;
 use veet_core::protocol::{ErrorCode, Grants};
 use veet_core::room_code;
-use veet_core::routing::RoomSettings;
+
+use veet_core::routing::{RoomAccess, RoomSettings};
 
 use super::{HttpRequest, HttpResponse, RoomApi};
 
 /// Longest display name, in characters.
 const MAX_NAME_CHARS: usize = 64;
 
+/// Counts a public request from the caller; `Some(429)` once over the per-minute limit.
+async fn rate_limited(api: &RoomApi, req: &HttpRequest, what: &str) -> Option<HttpResponse> {
+    let who = req.source_ip.as_deref().unwrap_or("unknown");
+    match api
+        .routing
+        .keys
+        .count(&format!("rate:{what}:{who}"), Duration::from_secs(60))
+        .await
+    {
+        Ok(n) if n > api.settings.public_rate_per_minute => Some(HttpResponse::error(
+            429,
+            ErrorCode::RateLimited,
+            "too many requests from this address; try again in a minute",
+        )),
+        Ok(_) => None,
+        // The limit protects the service; failing open keeps meetings working.
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit unavailable");
+            None
+        }
+    }
+}
+
 pub(super) async fn create_room(api: &RoomApi, req: &HttpRequest) -> HttpResponse {
+    if let Some(refused) = rate_limited(api, req, "rooms").await {
+        return refused;
+    }
     // Collisions are astronomically unlikely, but cheap to rule out.
     for _ in 0..5 {
         let code = room_code::generate();
@@ -41,10 +69,13 @@ struct TokenRequest {
 }
 
 pub(super) async fn guest_token(api: &RoomApi, req: &HttpRequest, code: &str) -> HttpResponse {
+    if let Some(refused) = rate_limited(api, req, "tokens").await {
+        return refused;
+    }
     if !room_code::is_valid(code) {
         return HttpResponse::error(
             400,
-            ErrorCode::RoomNotFound,
+            ErrorCode::InvalidRequest,
             format!("`{code}` is not a valid room code"),
         );
     }
@@ -58,7 +89,7 @@ pub(super) async fn guest_token(api: &RoomApi, req: &HttpRequest, code: &str) ->
             Err(e) => {
                 return HttpResponse::error(
                     400,
-                    ErrorCode::InvalidFrame,
+                    ErrorCode::InvalidRequest,
                     format!("invalid body: {e}"),
                 )
             }
@@ -68,11 +99,25 @@ pub(super) async fn guest_token(api: &RoomApi, req: &HttpRequest, code: &str) ->
     if name.chars().count() > MAX_NAME_CHARS {
         return HttpResponse::error(
             400,
-            ErrorCode::InvalidFrame,
+            ErrorCode::InvalidRequest,
             format!("`name` is over {MAX_NAME_CHARS} characters"),
         );
     }
     let name = if name.is_empty() { "Guest" } else { name };
+    match api.routing.rooms.room(code).await {
+        Ok(Some(info)) if info.settings.access == RoomAccess::InviteOnly => {
+            return HttpResponse::error(
+                403,
+                ErrorCode::InviteOnly,
+                "this meeting is invite-only: ask the organiser for a link",
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "room lookup failed");
+            return HttpResponse::error(500, ErrorCode::Internal, "could not look up the room");
+        }
+    }
     let identity = crate::signaling::new_id("guest-");
     match api.tokens.issue(
         code,

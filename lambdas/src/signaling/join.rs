@@ -4,6 +4,7 @@
 
 use veet_core::protocol::{ErrorCode, NodeMessage, ParticipantInfo, ServerFrame};
 use veet_core::routing::{unix_millis, AddOutcome, Connection, ParticipantRecord};
+use veet_core::webhook::{EventKind, WebhookEvent};
 
 use super::{new_id, ActionError, ActionResult, Signaling};
 
@@ -81,6 +82,14 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
     s.routing.connections.put_connection(&conn).await?;
 
     let everyone = s.routing.rooms.participants(&room).await?;
+    if everyone.len() == 1 {
+        s.emit(|| WebhookEvent::new(EventKind::RoomStarted, &room))
+            .await;
+    }
+    s.emit(|| {
+        WebhookEvent::new(EventKind::ParticipantJoined, &room).with_participant(record.info.clone())
+    })
+    .await;
     let ice_servers = s
         .routing
         .nodes

@@ -23,6 +23,7 @@ use veet_core::gateway::{ClientGateway, GatewayError};
 use veet_core::protocol::{ClientFrame, ErrorCode, NodeMessage, ServerFrame};
 use veet_core::routing::{Connection, ParticipantRecord, Routing, RoutingError};
 use veet_core::token::TokenAuthority;
+use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
 
 /// A request that failed: the client gets an `error` frame with this code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +59,8 @@ pub struct Signaling {
     pub routing: Routing,
     pub tokens: TokenAuthority,
     pub gateway: Arc<dyn ClientGateway>,
+    /// Room and participant events go here, when webhooks are configured.
+    pub webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Signaling {
@@ -66,6 +69,20 @@ impl Signaling {
             routing,
             tokens,
             gateway,
+            webhooks: None,
+        }
+    }
+
+    /// Emits room and participant events to `webhooks`.
+    pub fn with_webhooks(mut self, webhooks: Option<Arc<Webhooks>>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    /// Queues a webhook event, if webhooks are configured.
+    pub(crate) async fn emit(&self, event: impl FnOnce() -> WebhookEvent) {
+        if let Some(w) = &self.webhooks {
+            w.emit(event()).await;
         }
     }
 
@@ -227,6 +244,8 @@ impl Signaling {
         let gone = self.send_all(&others, &frame, None).await;
         if removal.remaining == 0 && self.routing.rooms.delete_room_if_empty(room).await? {
             tracing::info!(room, "last participant left; room freed");
+            self.emit(|| WebhookEvent::new(EventKind::RoomFinished, room))
+                .await;
         }
         Ok(gone)
     }
