@@ -82,7 +82,8 @@ impl RoomClient {
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-        let header = signature::sign(&self.secret, unix_now(), bytes.as_bytes());
+        let content = signature::request_content(method.as_str(), path, bytes.as_bytes());
+        let header = signature::sign(&self.secret, unix_now(), &content);
         let url = format!("{}{path}", self.base);
         let response = self
             .http

@@ -189,3 +189,32 @@ impl ClientGateway for RecordingGateway {
         Ok(())
     }
 }
+
+/// Sends one frame to many connections concurrently (serialised once); returns the
+/// connections that are gone. Other failures are logged: one client's trouble must not stop
+/// the others hearing.
+pub async fn send_to_all<'a>(
+    gateway: &dyn ClientGateway,
+    connection_ids: impl IntoIterator<Item = &'a str>,
+    frame: &ServerFrame,
+) -> Vec<String> {
+    let json = frame.to_json();
+    let sends = connection_ids.into_iter().map(|id| {
+        let json = json.clone();
+        async move {
+            match gateway.post(id, json).await {
+                Ok(()) => None,
+                Err(GatewayError::Gone(id)) => Some(id),
+                Err(e) => {
+                    tracing::warn!(connection_id = id, error = %e, "push failed");
+                    None
+                }
+            }
+        }
+    });
+    futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}

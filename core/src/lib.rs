@@ -3,11 +3,13 @@
 //! - [`protocol`]: the JSON frames between clients, signaling handlers and SFU nodes.
 //! - [`token`]: join tokens (HS256 JWTs).
 //! - [`routing`]: connections, rooms, the SFU node registry and node inboxes, in Redis or in memory.
+//! - [`departure`]: what happens when a participant leaves, whoever notices.
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
 //! - [`room_code`]: Meet-style room codes.
 //! - [`signature`]: HMAC signatures of room API requests and webhooks.
 //! - [`webhook`]: outgoing webhooks, queued and delivered at least once.
 
+pub mod departure;
 pub mod gateway;
 pub mod protocol;
 pub mod room_code;

@@ -64,6 +64,15 @@ pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex(&digest))
 }
 
+/// What a room API request signs: its method and path as well as its body, so a signature
+/// made for one room or endpoint cannot be spent on another. Sign and verify this with
+/// [`sign`] and [`verify`]: `v1 = HMAC-SHA256(secret, "<t>.<METHOD> <path>.<body>")`.
+pub fn request_content(method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let mut content = format!("{} {path}.", method.to_ascii_uppercase()).into_bytes();
+    content.extend_from_slice(body);
+    content
+}
+
 /// A verified signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -165,6 +174,36 @@ mod tests {
             Err(SignatureError::Stale { age: 301 })
         );
         assert!(verify(b"k", Some(&h), b"body", now + 300).is_ok());
+    }
+
+    #[test]
+    fn request_signatures_bind_method_and_path() {
+        let now = 1_700_000_000;
+        let delete_a = request_content("delete", "/rooms/a", b"");
+        let h = sign(b"k", now, &delete_a);
+        assert!(verify(b"k", Some(&h), &delete_a, now).is_ok());
+        assert_eq!(
+            verify(
+                b"k",
+                Some(&h),
+                &request_content("DELETE", "/rooms/b", b""),
+                now
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                b"k",
+                Some(&h),
+                &request_content("GET", "/rooms/a", b""),
+                now
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            request_content("post", "/rooms", b"{}"),
+            b"POST /rooms.{}".to_vec()
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::mpsc;
-use veet_core::gateway::ClientGateway;
+use veet_core::departure::depart;
+use veet_core::gateway::{send_to_all, ClientGateway};
 use veet_core::protocol::{
     CloseReason, ErrorCode, NodeMessage, ParticipantInfo, PeerRole, ServerFrame, Signal, TrackInfo,
     TrackKind, TrackSource,
@@ -656,21 +657,17 @@ impl Room {
     /// Removes a participant from the shared room state and tells the others, unless
     /// signaling already did.
     async fn forget_in_routing(&self, participant_id: &str) {
-        match self
-            .ctx
-            .routing
-            .rooms
-            .remove_participant(&self.code, participant_id)
-            .await
+        let ctx = &self.ctx;
+        if let Err(e) = depart(
+            &ctx.routing,
+            ctx.gateway.as_ref(),
+            ctx.webhooks.as_deref(),
+            &self.code,
+            participant_id,
+        )
+        .await
         {
-            Ok(removal) if removal.removed.is_some() => {
-                self.broadcast(&ServerFrame::ParticipantLeft {
-                    participant_id: participant_id.to_owned(),
-                })
-                .await;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not remove participant from routing"),
+            tracing::warn!(error = %e, "could not remove participant from routing");
         }
     }
 
@@ -694,16 +691,9 @@ impl Room {
 
     /// Sends a frame to everyone on this node's room, concurrently.
     async fn broadcast(&self, frame: &ServerFrame) {
-        let json = frame.to_json();
-        let sends = self
-            .participants
-            .values()
-            .map(|p| self.ctx.gateway.post(&p.connection_id, json.clone()));
-        for r in futures::future::join_all(sends).await {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "broadcast push failed");
-            }
-        }
+        let ids = self.participants.values().map(|p| p.connection_id.as_str());
+        // Gone connections are signaling's to clean up, on their $disconnect.
+        send_to_all(self.ctx.gateway.as_ref(), ids, frame).await;
     }
 }
 

@@ -18,12 +18,12 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
-use futures::future::join_all;
-use veet_core::gateway::{ClientGateway, GatewayError};
+use veet_core::departure::depart;
+use veet_core::gateway::{send_to_all, ClientGateway, GatewayError};
 use veet_core::protocol::{ClientFrame, ErrorCode, NodeMessage, ServerFrame};
 use veet_core::routing::{Connection, ParticipantRecord, Routing, RoutingError};
 use veet_core::token::TokenAuthority;
-use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
+use veet_core::webhook::{WebhookEvent, Webhooks};
 
 /// A request that failed: the client gets an `error` frame with this code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,24 +174,11 @@ impl Signaling {
         frame: &ServerFrame,
         except: Option<&str>,
     ) -> Vec<String> {
-        let json = frame.to_json();
-        let sends = to
+        let ids = to
             .iter()
             .filter(|p| Some(p.info.id.as_str()) != except)
-            .map(|p| {
-                let json = json.clone();
-                async move {
-                    match self.gateway.post(&p.connection_id, json).await {
-                        Err(GatewayError::Gone(id)) => Some(id),
-                        Err(e) => {
-                            tracing::warn!(connection_id = %p.connection_id, error = %e, "push failed");
-                            None
-                        }
-                        Ok(()) => None,
-                    }
-                }
-            });
-        join_all(sends).await.into_iter().flatten().collect()
+            .map(|p| p.connection_id.as_str());
+        send_to_all(self.gateway.as_ref(), ids, frame).await
     }
 
     /// Forgets connections API Gateway says are gone (HTTP 410), as if they had disconnected.
@@ -214,40 +201,21 @@ impl Signaling {
         }
     }
 
-    /// Removes a participant from its room: tells the others and the room's node, and frees
-    /// the room when it was the last one. Returns connections found gone while telling them.
+    /// Removes a participant from its room (see [`depart`]); returns connections found gone
+    /// while telling the others.
     async fn remove_participant_once(
         &self,
         room: &str,
         participant_id: &str,
     ) -> Result<Vec<String>, RoutingError> {
-        let removal = self
-            .routing
-            .rooms
-            .remove_participant(room, participant_id)
-            .await?;
-        if removal.removed.is_none() {
-            return Ok(Vec::new());
-        }
-        let info = self.routing.rooms.room(room).await?;
-        if let Some(node) = info.as_ref().and_then(|r| r.node.as_deref()) {
-            let msg = NodeMessage::Leave {
-                room: room.to_owned(),
-                participant_id: participant_id.to_owned(),
-            };
-            self.routing.bus.publish(node, &msg).await?;
-        }
-        let frame = ServerFrame::ParticipantLeft {
-            participant_id: participant_id.to_owned(),
-        };
-        let others = self.routing.rooms.participants(room).await?;
-        let gone = self.send_all(&others, &frame, None).await;
-        if removal.remaining == 0 && self.routing.rooms.delete_room_if_empty(room).await? {
-            tracing::info!(room, "last participant left; room freed");
-            self.emit(|| WebhookEvent::new(EventKind::RoomFinished, room))
-                .await;
-        }
-        Ok(gone)
+        depart(
+            &self.routing,
+            self.gateway.as_ref(),
+            self.webhooks.as_deref(),
+            room,
+            participant_id,
+        )
+        .await
     }
 
     /// Removes a participant and cleans up connections found gone on the way.
