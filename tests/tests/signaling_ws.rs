@@ -243,8 +243,12 @@ async fn leave_keeps_the_socket_and_allows_rejoining(backend: Backend) {
         pid(&alice_joined),
         "a new join is a new participant"
     );
-    let seen = bob.expect("participant_joined").await;
-    assert_eq!(seen["participant"]["id"], again["participant"]["id"]);
+    // (Bob may also hear of alice's first join late: a join announces itself after
+    // answering `joined`, so announcements can repeat what `joined` listed.)
+    bob.expect_where("participant_joined", |f| {
+        f["participant"]["id"] == again["participant"]["id"]
+    })
+    .await;
     panics::assert_no_server_panics();
 }
 
@@ -380,12 +384,10 @@ async fn same_identity_replaces_the_old_connection(backend: Backend) {
     old.expect_closed().await;
     let left = bob.expect("participant_left").await;
     assert_eq!(left["participant_id"], pid(&old_joined).as_str());
-    let joined = bob
-        .expect_where("participant_joined", |f| {
-            f["participant"]["identity"] == "alice"
-        })
-        .await;
-    assert_eq!(joined["participant"]["id"], pid(&new_joined).as_str());
+    bob.expect_where("participant_joined", |f| {
+        f["participant"]["id"] == new_joined["participant"]["id"]
+    })
+    .await;
     new.ping_pong().await;
     let mut expected = vec![pid(&new_joined), pid(&bob_joined)];
     expected.sort();
