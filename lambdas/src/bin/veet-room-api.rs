@@ -38,9 +38,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .await?
             .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?,
     );
-    let api_secret = config::secret(API_SECRET_ENV)
-        .await?
-        .context("VEET_API_SECRET (or VEET_API_SECRET_ARN) must be set")?;
+    // Without it the public endpoints still serve the web app; the signed ones refuse all.
+    let api_secret = config::secret(API_SECRET_ENV).await?.unwrap_or_default();
+    if api_secret.is_empty() {
+        tracing::warn!(
+            "VEET_API_SECRET is not set: the signed /rooms endpoints refuse every request"
+        );
+    }
     let settings = RoomApiSettings {
         public_endpoints: std::env::var("VEET_PUBLIC_ENDPOINTS").map_or(true, |v| v != "0"),
         api_secret: api_secret.into_bytes(),

@@ -136,7 +136,7 @@ impl PublicUrls {
 pub struct RoomApiSettings {
     /// Serve `POST /api/rooms` and the guest token endpoint.
     pub public_endpoints: bool,
-    /// HMAC key of the signed endpoints (`VEET_API_SECRET`).
+    /// HMAC key of the signed endpoints (`VEET_API_SECRET`); empty refuses them all.
     pub api_secret: Vec<u8>,
     /// Public requests per source address and minute (rooms and guest tokens each).
     pub public_rate_per_minute: u64,
@@ -198,6 +198,13 @@ impl RoomApi {
             .and_then(|h| h.to_str().ok());
         let unauthorized =
             |e: SignatureError| HttpResponse::error(401, ErrorCode::Unauthorized, e.to_string());
+        if self.settings.api_secret.is_empty() {
+            return Err(HttpResponse::error(
+                401,
+                ErrorCode::Unauthorized,
+                "the room API secret is not configured on this deployment",
+            ));
+        }
         let content = signature::request_content(req.method.as_str(), &req.path, &req.body);
         let verified = signature::verify(&self.settings.api_secret, header, &content, unix_now())
             .map_err(unauthorized)?;
