@@ -949,6 +949,10 @@ def probe_known_bugs(client: Client) -> None:
     print("== known bugs")
     ctx = Context(client)
     try:
+        # 0. A room nobody joins never expires, whatever its empty_timeout_secs (checked last).
+        idle_since = time.time()
+        idle = client.signed("POST", "/rooms", dumps({"code": "kb-idle", "empty_timeout_secs": 1}))
+
         # 1. The replay check keys on the v1 text as sent, but hex is parsed case-insensitively.
         body = dumps({"name": "Replay in upper case"})
         sig = request_signature(API_SECRET, "POST", "/rooms", body)
@@ -1014,6 +1018,14 @@ def probe_known_bugs(client: Client) -> None:
         ctx.room("kb-room")
         r = client.signed("POST", "/rooms/kb-room/participants/PA_x/kick", b"")
         R.known_bug("POST /rooms/{code}/participants/{id}/kick is 404 (no such endpoint)", r.status == 404, f"got {r}")
+
+        time.sleep(max(0.0, idle_since + 3 - time.time()))
+        r = client.signed("GET", "/rooms/kb-idle")
+        R.known_bug(
+            "a room nobody joined is gone after its empty_timeout_secs (1 s)",
+            idle.status == 201 and r.status == 404,
+            f"created {idle.status}; 3 s later GET gives {r.status}: rooms nobody joins are kept forever",
+        )
     except (AssertionError, OSError, ValueError, websocket.WebSocketException) as e:
         R.check("known bug probes ran", False, repr(e))
     finally:
