@@ -38,6 +38,8 @@ export interface VeetConfig {
   readonly sfuUdpPortMax: number;
   readonly sfuHttpPort: number;
   readonly domain?: DomainConfig;
+  /** Where outgoing webhooks go (`VEET_WEBHOOK_URLS`); none by default. */
+  readonly webhookUrls: string[];
 }
 
 /** Reads and validates the app's context; throws with a message naming the bad key. */
@@ -87,6 +89,12 @@ export function loadConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Ve
           certificateArn: str('certificateArn'),
         };
 
+  // A list in cdk.json, or comma-separated on the command line.
+  const rawWebhookUrls = node.tryGetContext('webhookUrls');
+  const webhookUrls = parseWebhookUrls(
+    Array.isArray(rawWebhookUrls) ? rawWebhookUrls.join(',') : (str('webhookUrls') ?? ''),
+  );
+
   // Fixed fallbacks let `cdk synth` run offline without credentials.
   const region = str('region') ?? env.CDK_DEFAULT_REGION ?? 'us-east-1';
   const availabilityZones = (str('availabilityZones') ?? `${region}a,${region}b`)
@@ -116,7 +124,47 @@ export function loadConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Ve
     sfuUdpPortMax,
     sfuHttpPort: int('sfuHttpPort', 9090, 1024, 65535),
     domain,
+    webhookUrls,
   };
+}
+
+/**
+ * Comma-separated webhook URLs, each an absolute `https://` URL. Refused: other schemes (the
+ * events leave AWS over the internet), credentials in the URL (they would sit in plain text in
+ * the template and the functions' environment; events are signed with the webhook secret
+ * instead), and duplicates (one queue per URL: a repeat would queue every event twice).
+ */
+export function parseWebhookUrls(raw: string): string[] {
+  const urls = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  const seen = new Set<string>();
+  for (const u of urls) {
+    const bad = (why: string) => new Error(`context webhookUrls: ${u}: ${why}`);
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw bad('not a URL (expected https://host/path, comma-separated)');
+    }
+    if (parsed.protocol !== 'https:') throw bad('expected an https:// URL');
+    if (parsed.hostname === '') throw bad('no host');
+    if (parsed.username !== '' || parsed.password !== '') {
+      throw bad(
+        'credentials in the URL would be stored in plain text; receivers verify the Veet-Signature header instead',
+      );
+    }
+    if (/\s/.test(u)) throw bad('contains whitespace');
+    if (seen.has(u)) throw bad('listed twice');
+    seen.add(u);
+  }
+  return urls;
+}
+
+/** `VEET_WEBHOOK_URLS` for the Rust binaries when webhooks are configured, else nothing. */
+export function webhookEnvironment(config: VeetConfig): Record<string, string> {
+  return config.webhookUrls.length > 0 ? { VEET_WEBHOOK_URLS: config.webhookUrls.join(',') } : {};
 }
 
 /** The directory holding one binary's `bootstrap`, or a clear error saying how to build it. */

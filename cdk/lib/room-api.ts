@@ -2,12 +2,15 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { VeetConfig } from './config';
+import { VeetConfig, webhookEnvironment } from './config';
+import { acknowledgeWildcardResources } from './nag';
 import { RustFunction } from './rust-function';
 import { Secrets } from './secrets';
+import { CONNECTIONS_WILDCARD_REASON } from './signaling';
 
 export const ROOM_API_ROUTES = ['/rooms', '/rooms/{proxy+}', '/api/{proxy+}'] as const;
 
@@ -22,6 +25,13 @@ export interface RoomApiProps {
   readonly wsUrl: string;
   /** The web app's origins: the base of join links and the only CORS origins allowed. */
   readonly webOrigins: string[];
+  /**
+   * The signaling API's management endpoint: closing a room and removing a participant post
+   * to and disconnect their WebSocket connections.
+   */
+  readonly apigwEndpoint: string;
+  /** `execute-api:ManageConnections` on the signaling API's connections. */
+  readonly manageConnections: iam.PolicyStatement;
 }
 
 /** The room API: an HTTP API whose routes all run the `veet-room-api` Lambda. */
@@ -44,9 +54,13 @@ export class RoomApi extends Construct {
         VEET_REDIS_URL: props.redisUrl,
         VEET_PUBLIC_URL: props.webOrigins[0],
         VEET_WS_URL: props.wsUrl,
+        VEET_APIGW_ENDPOINT: props.apigwEndpoint,
+        ...webhookEnvironment(props.config),
       },
     });
     props.secrets.exposeTo(this.function.fn, ['token', 'redisAuth', 'webhook', 'api']);
+    this.function.fn.addToRolePolicy(props.manageConnections);
+    acknowledgeWildcardResources(this.function.fn, props.manageConnections, CONNECTIONS_WILDCARD_REASON);
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: `${Stack.of(this).stackName}-rooms`,

@@ -7,9 +7,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { REPO_ROOT, VeetConfig } from './config';
+import { REPO_ROOT, VeetConfig, webhookEnvironment } from './config';
 import { acknowledgeCdkManagedWildcards, acknowledgeWildcardResources } from './nag';
-import { Secrets } from './secrets';
+import { SecretName, Secrets } from './secrets';
 import { CONNECTIONS_WILDCARD_REASON } from './signaling';
 
 export interface SfuProps {
@@ -44,6 +44,8 @@ export class Sfu extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: 'Veet SFU nodes: WebRTC media from anywhere, health and metrics from the VPC',
+      // Media to participants, Redis, Secrets Manager, the management API, and webhook
+      // deliveries (HTTPS to receivers anywhere on the internet).
       allowAllOutbound: true,
     });
     this.securityGroup.addIngressRule(
@@ -111,7 +113,9 @@ export class Sfu extends Construct {
       networkMode: ecs.NetworkMode.HOST,
     });
     taskDefinition.addToTaskRolePolicy(props.manageConnections);
-    taskDefinition.addToTaskRolePolicy(props.secrets.readPolicy(['redisAuth', 'token']));
+    // Nodes emit track events and run the webhook dispatchers, which sign with the webhook key.
+    const secretNames: SecretName[] = ['redisAuth', 'token', 'webhook'];
+    taskDefinition.addToTaskRolePolicy(props.secrets.readPolicy(secretNames));
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -139,7 +143,8 @@ export class Sfu extends Construct {
         VEET_SFU_HTTP_PORT: String(config.sfuHttpPort),
         // The same port in the form `veet sfu` reads today.
         VEET_SFU_HTTP_ADDR: `0.0.0.0:${config.sfuHttpPort}`,
-        ...props.secrets.environment(['redisAuth', 'token']),
+        ...webhookEnvironment(config),
+        ...props.secrets.environment(secretNames),
       },
       // Declaring the HTTP port makes ECS refuse to place two nodes on one instance.
       portMappings: [{ containerPort: config.sfuHttpPort, protocol: ecs.Protocol.TCP }],

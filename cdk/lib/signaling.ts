@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { VeetConfig } from './config';
+import { VeetConfig, webhookEnvironment } from './config';
 import { acknowledgeWildcardResources, managedPolicyFinding } from './nag';
 import { RustFunction } from './rust-function';
 import { Secrets } from './secrets';
@@ -58,6 +58,7 @@ export class Signaling extends Construct {
       environment: {
         VEET_REDIS_URL: props.redisUrl,
         VEET_APIGW_ENDPOINT: this.managementEndpoint,
+        ...webhookEnvironment(props.config),
       },
     });
     const fn = this.function.fn;

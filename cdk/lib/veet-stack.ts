@@ -73,6 +73,8 @@ export class VeetStack extends Stack {
       secrets: this.secrets,
       wsUrl: this.signaling.url,
       webOrigins: this.web.origins,
+      apigwEndpoint: this.signaling.managementEndpoint,
+      manageConnections: this.signaling.manageConnectionsPolicy(),
     });
     this.web.publish({ wsUrl: this.signaling.url, apiUrl: this.roomApi.publicUrl });
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { logicalId, only, resourcesOfType, synth } from './helpers';
+import { asArray, logicalId, only, resourcesOfType, statementsOfRole, synth } from './helpers';
 
 test('room HTTP API serves /rooms, /rooms/{proxy+} and /api/{proxy+} from the room API Lambda', () => {
   const { stack, template } = synth();
@@ -50,4 +50,39 @@ test('room API stage is throttled and writes access logs', () => {
   assert.equal(stage.Properties.StageName, '$default');
   assert.ok(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit > 0);
   assert.ok(stage.Properties.AccessLogSettings.DestinationArn);
+});
+
+test('room API Lambda may manage the signaling API connections (close rooms, remove participants), nothing more', () => {
+  const { stack, template } = synth();
+  const fnResource = template.toJSON().Resources[logicalId(stack, stack.roomApi.function.fn)];
+  const env = fnResource.Properties.Environment.Variables;
+  assert.deepEqual(stack.resolve(env.VEET_APIGW_ENDPOINT), stack.resolve(stack.signaling.managementEndpoint));
+  assert.match(JSON.stringify(env.VEET_APIGW_ENDPOINT), /https:\/\/.*\.execute-api\.us-east-1\..*\/prod/);
+
+  const statements = statementsOfRole(template, fnResource.Properties.Role['Fn::GetAtt'][0]);
+  const manage = statements.filter((s) =>
+    asArray(s.Action).some((a: string) => a.startsWith('execute-api:')),
+  );
+  assert.equal(manage.length, 1);
+  assert.deepEqual(asArray(manage[0].Action), ['execute-api:ManageConnections']);
+  const apiId = logicalId(stack, stack.signaling.api);
+  const resources = asArray(manage[0].Resource).map((r: any) => {
+    const parts = r['Fn::Join'][1];
+    assert.deepEqual(
+      parts.filter((p: any) => p.Ref && p.Ref !== 'AWS::Partition' && !p.Ref.startsWith('AWS::')),
+      [{ Ref: apiId }],
+      'the signaling WebSocket API, not the room HTTP API',
+    );
+    return parts[parts.length - 1];
+  });
+  assert.deepEqual(resources.sort(), [
+    '/prod/DELETE/@connections/*',
+    '/prod/GET/@connections/*',
+    '/prod/POST/@connections/*',
+  ]);
+  // Besides that: reading its four secrets; no other grant.
+  assert.deepEqual(statements.map((s) => asArray(s.Action).join(',')).sort(), [
+    'execute-api:ManageConnections',
+    'secretsmanager:GetSecretValue',
+  ]);
 });

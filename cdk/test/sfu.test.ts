@@ -147,7 +147,7 @@ test('SFU autoscaling tracks CPU', () => {
   ]);
 });
 
-test('SFU task role: ManageConnections on the WebSocket API and the Redis auth and token secrets, nothing else', () => {
+test('SFU task role: ManageConnections on the WebSocket API and the Redis auth, token and webhook secrets, nothing else', () => {
   const { stack, template } = synth();
   const task = only(template, 'AWS::ECS::TaskDefinition').Properties;
   const statements = statementsOfRole(template, task.TaskRoleArn['Fn::GetAtt'][0]);
@@ -160,8 +160,22 @@ test('SFU task role: ManageConnections on the WebSocket API and the Redis auth a
     asArray(secrets.Resource)
       .map((r: any) => r.Ref)
       .sort(),
-    [logicalId(stack, stack.secrets.redisAuth), logicalId(stack, stack.secrets.token)].sort(),
+    [stack.secrets.redisAuth, stack.secrets.token, stack.secrets.webhook]
+      .map((s) => logicalId(stack, s))
+      .sort(),
   );
+  // The environment names the same secrets the role may read.
+  const env = Object.fromEntries(task.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
+  assert.deepEqual(
+    Object.keys(env)
+      .filter((k) => k.endsWith('_SECRET_ARN'))
+      .map((k) => env[k].Ref)
+      .sort(),
+    asArray(secrets.Resource)
+      .map((r: any) => r.Ref)
+      .sort(),
+  );
+  assert.equal(env.VEET_WEBHOOK_SECRET_ARN.Ref, logicalId(stack, stack.secrets.webhook));
   template.hasResourceProperties('AWS::IAM::Role', {
     AssumeRolePolicyDocument: Match.objectLike({
       Statement: [Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })],

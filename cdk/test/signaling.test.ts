@@ -74,7 +74,7 @@ test('ManageConnections is granted on this API stage connections only', () => {
   const manage = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
     .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((s) => asArray(s.Action).some((a: string) => a.startsWith('execute-api:')));
-  assert.ok(manage.length >= 2, 'the signaling Lambda and the SFU task both need it');
+  assert.equal(manage.length, 3, 'the signaling Lambda, the room API Lambda and the SFU task need it');
   for (const statement of manage) {
     assert.deepEqual(asArray(statement.Action), ['execute-api:ManageConnections']);
     for (const resource of asArray(statement.Resource)) {
