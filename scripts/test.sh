@@ -6,7 +6,8 @@
 # Stages: lint (rustfmt, clippy), Rust build, Rust tests (unit, routing suite on a real
 # redis-server, signaling over real WebSockets, Lambda binaries against a local Runtime API,
 # media through real SFU processes), web (tsc, vitest, build, browser end-to-end in headless
-# Chromium), AWS CDK (synth, assertions, cdk-nag, cfn-lint).
+# Chromium), the OpenAPI document against the running server, AWS CDK (synth, assertions,
+# cdk-nag, cfn-lint).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +41,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 stage "build"
 cargo build --workspace --bins
+
+stage "OpenAPI document"
+bash scripts/test-openapi.sh
 
 stage "Rust tests"
 cargo test --workspace

@@ -115,9 +115,10 @@ pub fn verify(
         };
         // Constant-time comparison.
         if mac(secret, timestamp, body).verify_slice(&bytes).is_ok() {
+            // Hex parses in either case: key replays on one spelling of the digest.
             return Ok(Verified {
                 timestamp,
-                digest: candidate,
+                digest: candidate.to_ascii_lowercase(),
             });
         }
     }
@@ -203,6 +204,19 @@ mod tests {
         assert_eq!(
             request_content("post", "/rooms", b"{}"),
             b"POST /rooms.{}".to_vec()
+        );
+    }
+
+    #[test]
+    fn the_replay_key_ignores_hex_case() {
+        let h = sign(b"k", 1, b"x");
+        let upper = h.replace(
+            h.split("v1=").nth(1).unwrap(),
+            &h.split("v1=").nth(1).unwrap().to_uppercase(),
+        );
+        assert_eq!(
+            verify(b"k", Some(&h), b"x", 1).unwrap().digest,
+            verify(b"k", Some(&upper), b"x", 1).unwrap().digest
         );
     }
 

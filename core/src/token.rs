@@ -38,6 +38,9 @@ pub struct JoinClaims {
     /// Issued at, seconds since the Unix epoch.
     #[serde(default)]
     pub iat: u64,
+    /// Issued by the public guest endpoint: such a token does not admit to invite-only rooms.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 /// Why a token was refused; each maps to its own [`ErrorCode`].
@@ -141,8 +144,30 @@ impl TokenAuthority {
             exp: now + ttl.as_secs().max(1),
             nbf: now.saturating_sub(LEEWAY_SECS),
             iat: now,
+            guest: false,
         };
         self.sign(&claims)
+    }
+
+    /// Signs a guest token (see [`JoinClaims::guest`]).
+    pub fn issue_guest(
+        &self,
+        room: &str,
+        identity: &str,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
+        let now = unix_now();
+        self.sign(&JoinClaims {
+            sub: identity.to_owned(),
+            name: name.to_owned(),
+            room: room.to_owned(),
+            grants: Grants::default(),
+            exp: now + ttl.as_secs().max(1),
+            nbf: now.saturating_sub(LEEWAY_SECS),
+            iat: now,
+            guest: true,
+        })
     }
 
     /// Signs arbitrary claims (tests use this for expired or future tokens).
@@ -229,6 +254,7 @@ mod tests {
             exp: (now + exp_offset) as u64,
             nbf: (now + nbf_offset) as u64,
             iat: now as u64,
+            guest: false,
         }
     }
 

@@ -106,6 +106,30 @@ impl RedisSource {
     }
 }
 
+/// What every Lambda binary does first: logs for CloudWatch (no colours, Lambda stamps the
+/// time), then routing in Redis from the environment.
+pub async fn lambda_startup() -> anyhow::Result<Routing> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .without_time()
+        .init();
+    let redis_url = RedisSource::from_env()?.resolve().await?;
+    Routing::redis(&redis_url)
+        .await
+        .context("connecting to Redis")
+}
+
+/// The join-token authority from `VEET_TOKEN_SECRET` (or its `_ARN`), which must be set.
+pub async fn token_authority() -> anyhow::Result<veet_core::token::TokenAuthority> {
+    let secret = secret(veet_core::token::TOKEN_SECRET_ENV)
+        .await?
+        .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?;
+    Ok(veet_core::token::TokenAuthority::new(secret))
+}
+
 /// `url` with `:token@` credentials, unless it has credentials already.
 pub fn with_auth(url: &str, token: &str) -> String {
     match url.split_once("://") {

@@ -119,8 +119,9 @@ impl TrackForwarder {
         }
     }
 
-    /// Adds a subscriber's down track queue.
-    fn attach(&self, subscriber_id: &str, tx: mpsc::Sender<rtp::Packet>) {
+    /// Swaps in a new subscriber list: everyone but `subscriber_id`, plus `add` for it.
+    /// Copy-on-write, so the packet path only ever clones an `Arc`.
+    fn replace_subscriber(&self, subscriber_id: &str, add: Option<mpsc::Sender<rtp::Packet>>) {
         let mut guard = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
         let mut next: Vec<Subscriber> = guard
             .iter()
@@ -130,25 +131,18 @@ impl TrackForwarder {
                 tx: s.tx.clone(),
             })
             .collect();
-        next.push(Subscriber {
-            id: subscriber_id.to_owned(),
-            tx,
-        });
+        if let Some(tx) = add {
+            next.push(Subscriber {
+                id: subscriber_id.to_owned(),
+                tx,
+            });
+        }
         *guard = Arc::new(next);
     }
 
     /// Stops forwarding to a subscriber.
     pub fn detach(&self, subscriber_id: &str) {
-        let mut guard = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
-        let next: Vec<Subscriber> = guard
-            .iter()
-            .filter(|s| s.id != subscriber_id)
-            .map(|s| Subscriber {
-                id: s.id.clone(),
-                tx: s.tx.clone(),
-            })
-            .collect();
-        *guard = Arc::new(next);
+        self.replace_subscriber(subscriber_id, None);
     }
 
     /// Asks the publisher for a keyframe, at most once per [`PLI_INTERVAL`]; a request inside
@@ -243,7 +237,7 @@ impl TrackForwarder {
         connected: Arc<AtomicBool>,
     ) -> DownTrack {
         let (tx, rx) = mpsc::channel(DOWN_QUEUE);
-        self.attach(subscriber_id, tx);
+        self.replace_subscriber(subscriber_id, Some(tx));
         let writer = DownWriter {
             forwarder: self.clone(),
             local,

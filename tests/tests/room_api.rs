@@ -365,6 +365,71 @@ async fn invite_only_rooms_refuse_guest_tokens() {
     assert_eq!(resp.status().as_u16(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_guest_token_taken_early_does_not_open_an_invite_only_room() {
+    let s = Server::start(None).await;
+    // A guest token for a code nobody has created yet…
+    let resp = s
+        .http
+        .post(s.url("/api/rooms/weekly-sync/token"))
+        .body(r#"{"name":"Eve"}"#)
+        .send()
+        .await
+        .unwrap();
+    let guest: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    let guest_token = guest["token"].as_str().unwrap().to_owned();
+    // …is refused once the room is created invite-only, while an issued token joins.
+    let (status, created) = s
+        .signed(
+            reqwest::Method::POST,
+            "/rooms",
+            r#"{"code":"weekly-sync","access":"invite_only","participants":[{"identity":"ann"}]}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, body) = WsClient::connect_refused(&s.ws(&guest_token)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["code"], "invite_only");
+    let mut ann = WsClient::connect_ok(&s.ws(&token_of(&created, "ann"))).await;
+    ann.send(json!({"action": "join"})).await;
+    ann.expect("joined").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_create_does_not_bind_its_idempotency_key() {
+    let s = Server::start(None).await;
+    let (status, _) = s
+        .signed(reqwest::Method::POST, "/rooms", r#"{"code":"taken"}"#)
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = s
+        .signed(
+            reqwest::Method::POST,
+            "/rooms",
+            r#"{"code":"taken","idempotency_key":"k1"}"#,
+        )
+        .await;
+    assert_eq!(status, 409);
+    // The key is free again: it now makes its own room, not a handle on someone else's.
+    let (status, created) = s
+        .signed(
+            reqwest::Method::POST,
+            "/rooms",
+            r#"{"idempotency_key":"k1"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_ne!(created["room"]["code"], "taken");
+    let (status, _) = s
+        .signed(
+            reqwest::Method::POST,
+            "/rooms/taken/participants/x/kick",
+            "",
+        )
+        .await;
+    assert_eq!(status, 404, "unknown participant actions are not endpoints");
+}
+
 // ---------------------------------------------------------------------------------------
 // Webhooks
 

@@ -106,6 +106,7 @@ async fn bad_tokens_are_refused_at_upgrade(backend: Backend) {
         exp,
         nbf,
         iat: now,
+        guest: false,
     };
     let valid = s.token(ROOM, "alice");
     let expired = s.tokens.sign(&claims(now - 3600, now - 7200)).unwrap();

@@ -130,6 +130,11 @@ impl RoomStore for MemoryRouting {
         if entry.info.is_some() {
             return Ok(false);
         }
+        // A room nobody joins goes after its empty timeout; the first join cancels this.
+        if settings.empty_timeout_secs > 0 {
+            entry.expires_at =
+                Some(Instant::now() + Duration::from_secs(settings.empty_timeout_secs));
+        }
         entry.info = Some(new_room(code, settings));
         Ok(true)
     }
@@ -401,6 +406,11 @@ impl KeyStore for MemoryRouting {
                 Ok(true)
             }
         }
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        self.state().keys.remove(key);
+        Ok(())
     }
 }
 

@@ -141,7 +141,8 @@ pub struct Removal {
 /// Rooms, their participants and their SFU node.
 #[async_trait]
 pub trait RoomStore: Send + Sync {
-    /// Creates a room unless it exists; returns whether it was created.
+    /// Creates a room unless it exists; returns whether it was created. A room with an
+    /// `empty_timeout_secs` that nobody joins is deleted when that time has passed.
     async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool>;
     async fn room(&self, code: &str) -> Result<Option<RoomInfo>>;
     async fn list_rooms(&self) -> Result<Vec<String>>;
@@ -240,6 +241,8 @@ pub trait KeyStore: Send + Sync {
     async fn count(&self, key: &str, window: Duration) -> Result<u64>;
     /// Takes or renews the lease `key` for `holder`; false while another holder has it.
     async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool>;
+    /// Forgets `key` (a claim that turned out not to stand).
+    async fn release(&self, key: &str) -> Result<()>;
 }
 
 /// Durable FIFO queues (outgoing webhooks): one consumer peeks, delivers, then pops, so an

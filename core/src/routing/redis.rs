@@ -91,6 +91,10 @@ const CREATE_ROOM: &str = r#"
 if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], 'settings', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
+  -- A room nobody joins goes after its empty timeout; the first join cancels this.
+  if tonumber(ARGV[4]) > 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+  end
   return 1
 end
 return 0
@@ -283,6 +287,7 @@ impl RoomStore for RedisRouting {
             .arg(unix_millis())
             .arg(encode(&settings)?)
             .arg(code)
+            .arg(settings.empty_timeout_secs)
             .invoke_async(&mut self.conn())
             .await?;
         Ok(created == 1)
@@ -605,6 +610,11 @@ impl KeyStore for RedisRouting {
             .invoke_async(&mut self.conn())
             .await?;
         Ok(got == 1)
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        let _: () = self.conn().del(kv_key(key)).await?;
+        Ok(())
     }
 }
 

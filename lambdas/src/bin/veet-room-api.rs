@@ -6,38 +6,21 @@
 //! `VEET_WEBHOOK_URLS`/`VEET_WEBHOOK_SECRET`, `VEET_PUBLIC_ENDPOINTS=0` to switch off the
 //! public endpoints. Secrets may come from Secrets Manager through `<NAME>_ARN`.
 
-use anyhow::Context;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
-use veet_core::routing::Routing;
 
 use veet_core::gateway::ApiGatewayClient;
 use veet_core::signature::API_SECRET_ENV;
-use veet_core::token::{TokenAuthority, TOKEN_SECRET_ENV};
-use veet_lambdas::config::{self, RedisSource};
+use veet_lambdas::config;
 use veet_lambdas::room_api::{HttpRequest, PublicUrls, RoomApi, RoomApiSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(false)
-        .without_time()
-        .init();
-    let redis_url = RedisSource::from_env()?.resolve().await?;
-    let routing = Routing::redis(&redis_url)
-        .await
-        .context("connecting to Redis")?;
-    let tokens = TokenAuthority::new(
-        config::secret(TOKEN_SECRET_ENV)
-            .await?
-            .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?,
-    );
+    let routing = config::lambda_startup().await?;
+    let tokens = config::token_authority().await?;
     // Without it the public endpoints still serve the web app; the signed ones refuse all.
     let api_secret = config::secret(API_SECRET_ENV).await?.unwrap_or_default();
     if api_secret.is_empty() {

@@ -7,34 +7,17 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use lambda_runtime::{service_fn, LambdaEvent};
 use tokio::sync::OnceCell;
 use veet_core::gateway::ApiGatewayClient;
-use veet_core::routing::Routing;
-use veet_core::token::{TokenAuthority, TOKEN_SECRET_ENV};
-use veet_lambdas::config::{self, RedisSource};
+use veet_lambdas::config;
 use veet_lambdas::Signaling;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(false)
-        .without_time()
-        .init();
-    let redis_url = RedisSource::from_env()?.resolve().await?;
-    let routing = Routing::redis(&redis_url)
-        .await
-        .context("connecting to Redis")?;
-    let tokens = TokenAuthority::new(
-        config::secret(TOKEN_SECRET_ENV)
-            .await?
-            .context("VEET_TOKEN_SECRET (or VEET_TOKEN_SECRET_ARN) must be set")?,
-    );
+    let routing = config::lambda_startup().await?;
+    let tokens = config::token_authority().await?;
     let webhooks = config::webhooks(&routing).await?;
     let endpoint_override = std::env::var("VEET_APIGW_ENDPOINT")
         .ok()

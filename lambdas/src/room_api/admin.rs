@@ -115,7 +115,16 @@ pub(super) async fn create_room(api: &RoomApi, req: &HttpRequest) -> HttpRespons
         }
     }
     if !replay {
-        match api.routing.rooms.create_room(&code, settings).await {
+        let created = api.routing.rooms.create_room(&code, settings).await;
+        if !matches!(created, Ok(true)) {
+            // The key must not stay bound to a room this request did not create.
+            if let Some(key) = &idempotency_key {
+                if let Err(e) = api.routing.keys.release(&format!("idem:{key}")).await {
+                    tracing::warn!(error = %e, "idempotency key not released");
+                }
+            }
+        }
+        match created {
             Ok(true) => tracing::info!(room = %code, "room created through the API"),
             Ok(false) => {
                 return HttpResponse::error(

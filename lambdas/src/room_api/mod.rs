@@ -254,7 +254,7 @@ impl RoomApi {
             ("POST", ["rooms", code, "participants", id, "mute"]) => {
                 admin::mute_participant(self, &req, code, id).await
             }
-            (_, ["rooms"] | ["rooms", _] | ["rooms", _, "participants", _, _]) => {
+            (_, ["rooms"] | ["rooms", _] | ["rooms", _, "participants", _, "remove" | "mute"]) => {
                 HttpResponse::error(405, ErrorCode::InvalidRequest, "method not allowed")
             }
             (_, ["api", ..]) if !self.settings.public_endpoints => HttpResponse::error(

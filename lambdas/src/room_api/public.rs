@@ -2,12 +2,20 @@
 
 use serde::Deserialize;
 use std::time::Duration;
-use veet_core::protocol::{ErrorCode, Grants};
+use veet_core::protocol::ErrorCode;
 use veet_core::room_code;
 
 use veet_core::routing::{RoomAccess, RoomSettings};
 
 use super::{HttpRequest, HttpResponse, RoomApi};
+
+/// Rooms made from the web app: kept 10 minutes for someone to (re)join, then gone.
+fn public_room_settings() -> RoomSettings {
+    RoomSettings {
+        empty_timeout_secs: 600,
+        ..RoomSettings::default()
+    }
+}
 
 /// Longest display name, in characters.
 const MAX_NAME_CHARS: usize = 64;
@@ -45,7 +53,7 @@ pub(super) async fn create_room(api: &RoomApi, req: &HttpRequest) -> HttpRespons
         match api
             .routing
             .rooms
-            .create_room(&code, RoomSettings::default())
+            .create_room(&code, public_room_settings())
             .await
         {
             Ok(true) => {
@@ -119,13 +127,10 @@ pub(super) async fn guest_token(api: &RoomApi, req: &HttpRequest, code: &str) ->
         }
     }
     let identity = crate::signaling::new_id("guest-");
-    match api.tokens.issue(
-        code,
-        &identity,
-        name,
-        Grants::default(),
-        api.settings.guest_token_ttl,
-    ) {
+    match api
+        .tokens
+        .issue_guest(code, &identity, name, api.settings.guest_token_ttl)
+    {
         Ok(token) => HttpResponse::json(
             200,
             &serde_json::json!({

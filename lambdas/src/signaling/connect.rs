@@ -3,7 +3,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use veet_core::protocol::ErrorCode;
 use veet_core::room_code;
-use veet_core::routing::{unix_millis, Connection};
+use veet_core::routing::{unix_millis, Connection, RoomAccess};
 use veet_core::token::TokenError;
 
 use super::{error_body, response, Signaling};
@@ -37,6 +37,30 @@ pub(super) async fn handle(
                 "the token names an invalid room code",
             )),
         );
+    }
+    if claims.guest {
+        match s.routing.rooms.room(&claims.room).await {
+            Ok(Some(info)) if info.settings.access == RoomAccess::InviteOnly => {
+                return response(
+                    403,
+                    Some(error_body(
+                        ErrorCode::InviteOnly,
+                        "this meeting is invite-only: ask the organiser for a link",
+                    )),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "room lookup failed");
+                return response(
+                    500,
+                    Some(error_body(
+                        ErrorCode::Internal,
+                        "could not look up the room",
+                    )),
+                );
+            }
+        }
     }
     let conn = Connection {
         id: connection_id.to_owned(),
