@@ -722,3 +722,29 @@ async fn a_hanging_receiver_does_not_slow_signaling() {
         .unwrap();
     assert!(queued >= 8, "the events wait in the queue ({queued})");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_veet_room_client_creates_lists_shows_and_deletes() {
+    let s = Server::start(None).await;
+    let client = veet::room::RoomClient::new(&s.url(""), API_SECRET.to_vec()).unwrap();
+    let options = veet::room::CreateOptions {
+        name: Some("CLI room".into()),
+        hosts: vec!["ann".into()],
+        ..Default::default()
+    };
+    let created = client.create(&options).await.expect("create");
+    let code = created["room"]["code"].as_str().unwrap().to_owned();
+    assert_eq!(created["tokens"][0]["room_admin"], true);
+    let listed = client.list().await.expect("list");
+    assert!(listed["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["code"] == code.as_str()));
+    assert_eq!(client.show(&code).await.expect("show")["name"], "CLI room");
+    client.delete(&code).await.expect("delete");
+    let err = client.show(&code).await.unwrap_err().to_string();
+    assert!(err.contains("404"), "{err}");
+    let wrong = veet::room::RoomClient::new(&s.url(""), b"wrong".to_vec()).unwrap();
+    assert!(wrong.list().await.unwrap_err().to_string().contains("401"));
+}
