@@ -538,3 +538,90 @@ describe("errors", () => {
     expect(h.session.getState().status).toBe("joined");
   });
 });
+
+describe("remote mute", () => {
+  async function joinedWithMicAndCamera() {
+    const h = harness();
+    const mic = new FakeTrack("mic-1", "audio");
+    const cam = new FakeTrack("cam-1", "video");
+    h.session.setLocalTrack("microphone", mic);
+    h.session.setLocalTrack("camera", cam);
+    h.session.start();
+    h.socket().open();
+    h.socket().receive(joined());
+    await flush();
+    const remoteMutes: string[] = [];
+    h.session.onRemoteMute((source) => remoteMutes.push(source));
+    return { h, mic, cam, remoteMutes };
+  }
+  const mutes = (sent: ClientFrame[]) => sent.filter((f) => f.action === "mute");
+  const serverMute = (trackId: string, muted: boolean, participantId = "PA_me") => ({
+    type: "mute_changed" as const,
+    participant_id: participantId,
+    track_id: trackId,
+    muted,
+  });
+
+  it("a server mute turns our mic off as if we had, and tells the UI", async () => {
+    const { h, mic, cam, remoteMutes } = await joinedWithMicAndCamera();
+    h.socket().receive(serverMute("mic-1", true));
+    expect(mic.enabled).toBe(false);
+    expect(cam.enabled).toBe(true);
+    expect(remoteMutes).toEqual(["microphone"]);
+    expect(mutes(h.socket().sent)).toEqual([{ action: "mute", track_id: "mic-1", muted: true }]);
+    // Our later publications keep it muted, as after a user toggle.
+    h.session.setLocalTrack("microphone", new FakeTrack("mic-2", "audio"));
+    expect(h.pcs()[0].senders[0].track?.enabled).toBe(false);
+  });
+
+  it("a server mute of our camera turns the camera off", async () => {
+    const { h, mic, cam, remoteMutes } = await joinedWithMicAndCamera();
+    h.socket().receive(serverMute("cam-1", true));
+    expect(cam.enabled).toBe(false);
+    expect(mic.enabled).toBe(true);
+    expect(remoteMutes).toEqual(["camera"]);
+  });
+
+  it("a server unmute leaves our mic off and re-asserts the mute", async () => {
+    const { h, mic, remoteMutes } = await joinedWithMicAndCamera();
+    h.socket().receive(serverMute("mic-1", true));
+    h.socket().receive(serverMute("mic-1", false));
+    expect(mic.enabled).toBe(false);
+    expect(remoteMutes).toEqual(["microphone"]);
+    expect(mutes(h.socket().sent)).toEqual([
+      { action: "mute", track_id: "mic-1", muted: true },
+      { action: "mute", track_id: "mic-1", muted: true },
+    ]);
+    // Only the user turns it back on.
+    h.session.setMuted("microphone", false);
+    expect(mic.enabled).toBe(true);
+  });
+
+  it("a server unmute while we are unmuted changes nothing", async () => {
+    const { h, mic, remoteMutes } = await joinedWithMicAndCamera();
+    h.socket().receive(serverMute("mic-1", false));
+    expect(mic.enabled).toBe(true);
+    expect(remoteMutes).toEqual([]);
+    expect(mutes(h.socket().sent)).toEqual([]);
+  });
+
+  it("a mute_changed for someone else does not touch our tracks", async () => {
+    const { h, mic, cam, remoteMutes } = await joinedWithMicAndCamera();
+    h.socket().receive(serverMute("mic-1", true, "PA_bob"));
+    h.socket().receive(serverMute("cam-1", true, "PA_bob"));
+    expect(mic.enabled).toBe(true);
+    expect(cam.enabled).toBe(true);
+    expect(remoteMutes).toEqual([]);
+    expect(mutes(h.socket().sent)).toEqual([]);
+  });
+
+  it("ignores a server mute before we have joined as that participant", async () => {
+    const h = harness();
+    const mic = new FakeTrack("mic-1", "audio");
+    h.session.setLocalTrack("microphone", mic);
+    h.session.start();
+    h.socket().open();
+    h.socket().receive(serverMute("mic-1", true));
+    expect(mic.enabled).toBe(true);
+  });
+});

@@ -84,6 +84,7 @@ export class Session<T extends TrackLike> {
   private local = new Map<LocalSource, LocalTrack<T>>();
   /** Published ids whose mute state the room has heard. */
   private announced = new Set<string>();
+  private remoteMuteListeners = new Set<(source: LocalSource) => void>();
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -112,6 +113,17 @@ export class Session<T extends TrackLike> {
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  };
+
+  /**
+   * Called when the server muted one of our tracks (a remote mute): the session has
+   * already turned it off; the UI should show it off too (mic off, camera off).
+   */
+  onRemoteMute = (listener: (source: LocalSource) => void): (() => void) => {
+    this.remoteMuteListeners.add(listener);
+    return () => {
+      this.remoteMuteListeners.delete(listener);
+    };
   };
 
   private setState(next: SessionState<T>): void {
@@ -349,6 +361,9 @@ export class Session<T extends TrackLike> {
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
         this.announceMute(frame.track.id, frame.track.muted);
       }
+      if (frame.type === "mute_changed" && frame.participant_id === this.state.self?.id) {
+        this.onSelfMuteChanged(frame.track_id, frame.muted);
+      }
       return;
     }
     switch (frame.type) {
@@ -448,6 +463,25 @@ export class Session<T extends TrackLike> {
         this.announced.add(id);
         this.send({ action: "mute", track_id: id, muted: true });
       }
+    }
+  }
+
+  /**
+   * The server changed the mute state of one of our tracks. A mute turns the mic or camera
+   * off as if the user had; an unmute is never applied (only the user turns the mic back
+   * on), and if we are still muted we tell the room so, keeping the indicators honest.
+   */
+  private onSelfMuteChanged(trackId: string, muted: boolean): void {
+    if (!muted) {
+      this.announceMute(trackId, false);
+      return;
+    }
+    for (const source of ["microphone", "camera"] as const) {
+      if (this.publisher?.publishedId(source) !== trackId) continue;
+      if (this.local.get(source)?.muted) return;
+      this.setMuted(source, true);
+      for (const l of this.remoteMuteListeners) l(source);
+      return;
     }
   }
 

@@ -70,6 +70,17 @@ export function Meeting({ code, name, session, media }: Props) {
     session.setMuted("camera", !media.camera);
   }, [session, media.camera]);
 
+  // The server muted us (remote mute): show it as if we had turned it off.
+  const { setMicOn, setCameraOn } = media;
+  useEffect(
+    () =>
+      session.onRemoteMute((source) => {
+        if (source === "microphone") void setMicOn(false);
+        else if (source === "camera") void setCameraOn(false);
+      }),
+    [session, setMicOn, setCameraOn],
+  );
+
   const toggleMic = useCallback(() => void media.setMicOn(!media.micOn), [media]);
   const toggleCamera = useCallback(() => void media.setCameraOn(!media.cameraOn), [media]);
   useShortcuts(toggleMic, toggleCamera);
