@@ -297,11 +297,7 @@ impl Room {
                     .await;
                 let answer = pc.create_answer(None).await?;
                 pc.set_local_description(answer).await?;
-                let sdp_out = pc
-                    .local_description()
-                    .await
-                    .map(|d| d.sdp)
-                    .unwrap_or_default();
+                let sdp_out = self.local_sdp(&pc).await;
                 self.ctx
                     .gateway
                     .send(&connection_id, &ServerFrame::Answer { role, sdp: sdp_out })
@@ -365,6 +361,14 @@ impl Room {
             (role, _) => anyhow::bail!("unexpected signal for the {role:?} connection"),
         }
         Ok(())
+    }
+
+    /// The connection's local description as clients must see it (public IP announced).
+    async fn local_sdp(&self, pc: &Arc<dyn PeerConnection>) -> String {
+        pc.local_description()
+            .await
+            .map(|d| self.ctx.factory.public_sdp(&d.sdp))
+            .unwrap_or_default()
     }
 
     async fn flush_candidates(&mut self, participant_id: &str, role: PeerRole) {
@@ -572,11 +576,7 @@ impl Room {
         let result: anyhow::Result<()> = async {
             let offer = pc.create_offer(None).await?;
             pc.set_local_description(offer).await?;
-            let sdp = pc
-                .local_description()
-                .await
-                .map(|d| d.sdp)
-                .unwrap_or_default();
+            let sdp = self.local_sdp(&pc).await;
             self.ctx
                 .gateway
                 .send(
