@@ -2,7 +2,7 @@
 //! inbox and hand them to its rooms, drain on shutdown.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ pub struct SfuNode {
     ctx: Arc<NodeContext>,
     rooms: Mutex<HashMap<String, mpsc::Sender<RoomEvent>>>,
     draining: AtomicBool,
+    /// Forwarded bitrate over the last heartbeat period.
+    forwarded_bps: AtomicU64,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -53,6 +55,7 @@ impl SfuNode {
             ctx,
             rooms: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
+            forwarded_bps: AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
         });
         // Subscribe before registering, so no routed message can arrive before we listen.
@@ -97,7 +100,7 @@ impl SfuNode {
             rooms: g(&m.rooms),
             participants: g(&m.participants),
             tracks: g(&m.tracks),
-            forwarded_bps: 0,
+            forwarded_bps: self.forwarded_bps.load(Ordering::Relaxed),
         }
     }
 
@@ -125,12 +128,14 @@ impl SfuNode {
 
     async fn heartbeat_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.config.heartbeat_interval);
-        let mut last_bytes = 0u64;
+        let mut last = (std::time::Instant::now(), 0u64);
         loop {
             tick.tick().await;
             let bytes = self.ctx.metrics.bytes_forwarded.load(Ordering::Relaxed);
-            let _bps = (bytes - last_bytes) * 8 / self.config.heartbeat_interval.as_secs().max(1);
-            last_bytes = bytes;
+            let secs = last.0.elapsed().as_secs_f64().max(0.001);
+            let bps = (bytes.saturating_sub(last.1) as f64 * 8.0 / secs) as u64;
+            self.forwarded_bps.store(bps, Ordering::Relaxed);
+            last = (std::time::Instant::now(), bytes);
             if let Err(e) = self.heartbeat().await {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
