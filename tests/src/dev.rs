@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use veet::dev::{DevConfig, DevServer};
-use veet_core::protocol::{Grants, IceServer};
+use veet_core::protocol::IceServer;
 use veet_core::routing::{NodeInfo, NodeLoad, Routing};
 use veet_core::token::TokenAuthority;
 
@@ -84,15 +84,7 @@ impl TestServer {
 
     /// A one-hour token for `identity` (display name = identity) in `room`.
     pub fn token(&self, room: &str, identity: &str) -> String {
-        self.tokens
-            .issue(
-                room,
-                identity,
-                identity,
-                Grants::default(),
-                Duration::from_secs(3600),
-            )
-            .expect("issuing a token")
+        crate::hour_token(&self.tokens, room, identity)
     }
 
     /// The WebSocket URL with `token`.

@@ -31,6 +31,19 @@ pub use process::{binary_path, ChildGuard};
 pub use redis_server::RedisServer;
 pub use ws::WsClient;
 
+/// A one-hour token with default grants for `identity` (display name = identity) in `room`.
+pub fn hour_token(tokens: &veet_core::token::TokenAuthority, room: &str, identity: &str) -> String {
+    tokens
+        .issue(
+            room,
+            identity,
+            identity,
+            veet_core::protocol::Grants::default(),
+            Duration::from_secs(3600),
+        )
+        .expect("issuing a token")
+}
+
 /// How long helpers wait for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 

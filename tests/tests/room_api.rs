@@ -79,6 +79,19 @@ impl Server {
         self.send(method, path, body, Some(sig)).await
     }
 
+    /// The status of a public guest-token request for `code`.
+    async fn guest_token_status(&self, code: &str) -> u16 {
+        let url = self.url(&format!("/api/rooms/{code}/token"));
+        let resp = self
+            .http
+            .post(url)
+            .body(r#"{"name":"Eve"}"#)
+            .send()
+            .await
+            .unwrap();
+        resp.status().as_u16()
+    }
+
     async fn room_count(&self) -> usize {
         self.dev.routing.rooms.list_rooms().await.unwrap().len()
     }
@@ -343,26 +356,12 @@ async fn invite_only_rooms_refuse_guest_tokens() {
         )
         .await;
     let code = created["room"]["code"].as_str().unwrap();
-    let resp = s
-        .http
-        .post(s.url(&format!("/api/rooms/{code}/token")))
-        .body(r#"{"name":"Eve"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(s.guest_token_status(code).await, 403);
     let (_, open) = s
         .signed(reqwest::Method::POST, "/rooms", r#"{"access":"open"}"#)
         .await;
     let code = open["room"]["code"].as_str().unwrap();
-    let resp = s
-        .http
-        .post(s.url(&format!("/api/rooms/{code}/token")))
-        .body(r#"{"name":"Eve"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(s.guest_token_status(code).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,7 +7,7 @@ use veet_core::protocol::{
     CloseReason, ErrorCode, Grants, NodeMessage, ParticipantInfo, ServerFrame,
 };
 use veet_core::room_code;
-use veet_core::routing::{RoomAccess, RoomInfo};
+use veet_core::routing::{ParticipantRecord, RoomAccess, RoomInfo};
 use veet_core::webhook::{EventKind, WebhookEvent};
 
 use super::validate::{self, CreateRoom};
@@ -267,6 +267,23 @@ pub(super) async fn delete_room(api: &RoomApi, code: &str) -> HttpResponse {
     HttpResponse::empty(204)
 }
 
+/// The participant's record, or the 404/500 that says why not.
+async fn participant(
+    api: &RoomApi,
+    code: &str,
+    participant_id: &str,
+) -> Result<ParticipantRecord, HttpResponse> {
+    match api.routing.rooms.participant(code, participant_id).await {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(HttpResponse::error(
+            404,
+            ErrorCode::NotFound,
+            format!("no participant `{participant_id}` in room `{code}`"),
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 /// Removes a participant: it is told why and its socket is closed; its `$disconnect` then
 /// tells the room.
 pub(super) async fn remove_participant(
@@ -274,16 +291,9 @@ pub(super) async fn remove_participant(
     code: &str,
     participant_id: &str,
 ) -> HttpResponse {
-    let record = match api.routing.rooms.participant(code, participant_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return HttpResponse::error(
-                404,
-                ErrorCode::NotFound,
-                format!("no participant `{participant_id}` in room `{code}`"),
-            )
-        }
-        Err(e) => return internal(e),
+    let record = match participant(api, code, participant_id).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
     };
     let Some(gateway) = &api.gateway else {
         return HttpResponse::error(
@@ -314,16 +324,9 @@ pub(super) async fn mute_participant(
         Ok(m) => m,
         Err(refused) => return refused,
     };
-    let mut record = match api.routing.rooms.participant(code, participant_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return HttpResponse::error(
-                404,
-                ErrorCode::NotFound,
-                format!("no participant `{participant_id}` in room `{code}`"),
-            )
-        }
-        Err(e) => return internal(e),
+    let mut record = match participant(api, code, participant_id).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
     };
     let track_ids: Vec<String> = match &mute.track_id {
         Some(t) if record.info.tracks.iter().any(|x| &x.id == t) => vec![t.clone()],
