@@ -8,6 +8,11 @@ export class PeerLink<T extends TrackLike> {
   private remoteSet = false;
   private pending: IceCandidate[] = [];
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Retired (closed, or kept only for its media while a replacement is built): queued
+   * operations are skipped and nothing more is signalled for it.
+   */
+  retired = false;
 
   constructor(
     readonly role: PeerRole,
@@ -17,7 +22,9 @@ export class PeerLink<T extends TrackLike> {
 
   /** Runs `op` after every earlier operation; failures are reported, not thrown. */
   run(op: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(op).catch((e) => this.onError(this.role, e));
+    this.queue = this.queue
+      .then(() => (this.retired ? undefined : op()))
+      .catch((e) => this.onError(this.role, e));
     return this.queue;
   }
 
@@ -36,8 +43,14 @@ export class PeerLink<T extends TrackLike> {
     for (const c of buffered) await this.addCandidate(c);
   }
 
-  close(): void {
+  /** Stops signalling; the connection itself keeps running. */
+  retire(): void {
+    this.retired = true;
     this.pc.onicecandidate = null;
+  }
+
+  close(): void {
+    this.retire();
     this.pc.ontrack = null;
     this.pc.onstatechange = null;
     this.pc.close();

@@ -1,6 +1,7 @@
 // The publisher peer connection (client → SFU): we add sendonly tracks and make the
 // offers. Renegotiations are serialised: a change made while an offer is outstanding
-// triggers one more offer once the answer arrives.
+// triggers one more offer once the answer arrives. An offer the node never answers (it may
+// never have heard of us) is reported after a timeout rather than waited on forever.
 
 import type { OfferedTrack, Signal } from "../protocol.gen";
 import { PeerLink } from "./peerLink";
@@ -12,18 +13,38 @@ interface Published<T extends TrackLike> {
   id: string;
 }
 
+export interface OfferTimeout {
+  ms: number;
+  onTimeout: () => void;
+}
+
 export class Publisher<T extends TrackLike> {
   private published = new Map<LocalSource, Published<T>>();
   private negotiating = false;
   private again = false;
   private everOffered = false;
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** An answer has been applied at least once. */
+  answered = false;
 
   constructor(
     readonly link: PeerLink<T>,
     private readonly sendSignal: (signal: Signal) => void,
     /** Called after each answer is applied. */
     private readonly onNegotiated: () => void = () => {},
+    private readonly offerTimeout: OfferTimeout | null = null,
   ) {}
+
+  /** Something is (or is being) sent. */
+  get publishing(): boolean {
+    return this.published.size > 0;
+  }
+
+  /** Stops waiting for an answer (the connection is being closed or abandoned). */
+  stop(): void {
+    if (this.answerTimer !== null) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+  }
 
   has(source: LocalSource): boolean {
     return this.published.has(source);
@@ -65,19 +86,31 @@ export class Publisher<T extends TrackLike> {
     this.everOffered = true;
     void this.link.run(async () => {
       const sdp = await this.link.pc.offer();
+      // Retired meanwhile (a re-join or a move): nobody would answer this offer.
+      if (this.link.retired) return;
       const tracks: OfferedTrack[] = [...this.published].map(([source, p]) => ({
         id: p.id,
         source,
       }));
       this.sendSignal({ kind: "offer", sdp, tracks });
+      const t = this.offerTimeout;
+      if (t) {
+        this.stop();
+        this.answerTimer = setTimeout(() => {
+          this.answerTimer = null;
+          t.onTimeout();
+        }, t.ms);
+      }
     });
   }
 
   onAnswer(sdp: string): Promise<void> {
+    this.stop();
     return this.link.run(async () => {
       await this.link.pc.acceptAnswer(sdp);
       await this.link.remoteDescriptionSet();
       this.negotiating = false;
+      this.answered = true;
       this.onNegotiated();
       if (this.again) {
         this.again = false;

@@ -1,28 +1,34 @@
-// The meeting session: one WebSocket to the signaling service and two peer connections
-// (publisher, subscriber) per join. It keeps the socket alive, reconnects with backoff and
-// re-joins after a drop, and exposes immutable state snapshots for the UI.
+// The meeting session: one WebSocket to the signaling service and a pair of peer connections
+// (publisher, subscriber) to the room's SFU node. It keeps the socket alive, reconnects with
+// backoff and re-joins after a drop, moves to another node when the room does (`migrate`),
+// and exposes immutable state snapshots for the UI.
 
 import {
   MAX_CHAT_CHARS,
   type ClientFrame,
-  type ErrorCode,
-  type IceServer,
+  type CloseReason,
   type PeerRole,
   type ServerFrame,
   type Signal,
 } from "../protocol.gen";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
-import { PeerLink } from "./peerLink";
-import { Publisher } from "./publisher";
+import { fatalKindOf, isForgotten, isTransient } from "./errors";
+import { Keepalive } from "./keepalive";
+import { PeerLinks } from "./links";
+import { LocalTracks } from "./local";
+import { MOVE_TIMEOUT_MS } from "./move";
 import { applyRosterFrame, isRosterFrame } from "./roster";
-import { initialState, type FatalError, type FatalKind, type SessionState } from "./state";
-import { Subscriber } from "./subscriber";
+import { initialState, type FatalError, type SessionState } from "./state";
 import type { LocalSource, PeerFactory, SocketFactory, SocketLike, TrackLike } from "./types";
 
-/** Under API Gateway's 10-minute idle timeout. */
-export const PING_INTERVAL_MS = 5 * 60 * 1000;
-/** A ping unanswered this long means a dead connection the browser has not noticed. */
-export const PONG_TIMEOUT_MS = 20_000;
+/** Often enough to notice a dead socket in seconds (and far under API Gateway's 10-minute idle timeout). */
+export const PING_INTERVAL_MS = 10_000;
+/** Nothing back this long after a ping: a dead connection the browser has not noticed. */
+export const PONG_TIMEOUT_MS = 5_000;
+/** No `joined` this long after `join`: the join was lost; start over. */
+export const JOIN_TIMEOUT_MS = 8_000;
+/** No answer this long after a publisher offer: the node never heard of us; start over. */
+export const OFFER_TIMEOUT_MS = 6_000;
 
 export interface SessionOptions<T extends TrackLike> {
   wsUrl: string;
@@ -37,38 +43,17 @@ export interface SessionOptions<T extends TrackLike> {
   maxReconnectAttempts?: number;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
+  joinTimeoutMs?: number;
+  offerTimeoutMs?: number;
+  /** How long a move to another node may keep the old connections. */
+  moveTimeoutMs?: number;
   log?: (message: string, detail?: unknown) => void;
 }
 
-interface LocalTrack<T> {
-  track: T | null;
-  muted: boolean;
-}
-
-const TOKEN_ERRORS: ErrorCode[] = [
-  "token_missing",
-  "token_malformed",
-  "token_invalid_signature",
-  "token_wrong_algorithm",
-  "token_expired",
-  "token_not_yet_valid",
-  "token_wrong_room",
-];
-
-function fatalKindOf(code: ErrorCode): FatalKind | null {
-  if (TOKEN_ERRORS.includes(code)) return "invalid_token";
-  switch (code) {
-    case "room_full":
-      return "room_full";
-    case "room_not_found":
-      return "room_not_found";
-    case "replaced":
-      return "replaced";
-    case "no_node_available":
-      return "no_node";
-    default:
-      return null;
-  }
+function closedMessage(reason: CloseReason): string {
+  return reason === "deleted"
+    ? "The meeting was ended by its host."
+    : "The meeting ended: no media server is available right now.";
 }
 
 export class Session<T extends TrackLike> {
@@ -79,19 +64,16 @@ export class Session<T extends TrackLike> {
 
   private token: string;
   private socket: SocketLike | null = null;
-  private publisher: Publisher<T> | null = null;
-  private subscriber: Subscriber<T> | null = null;
-  private local = new Map<LocalSource, LocalTrack<T>>();
-  /** Published ids whose mute state the room has heard. */
-  private announced = new Set<string>();
+  private readonly links: PeerLinks<T>;
+  private readonly local: LocalTracks<T>;
   private remoteMuteListeners = new Set<(source: LocalSource) => void>();
+  private readonly keepalive: Keepalive;
 
   private everJoined = false;
   private tokenRefreshed = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private pingTimer: ReturnType<typeof setInterval> | null = null;
-  private pongTimer: ReturnType<typeof setTimeout> | null = null;
+  private joinTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: SessionOptions<T>) {
     this.opts = {
@@ -100,10 +82,45 @@ export class Session<T extends TrackLike> {
       maxReconnectAttempts: 12,
       pingIntervalMs: PING_INTERVAL_MS,
       pongTimeoutMs: PONG_TIMEOUT_MS,
+      joinTimeoutMs: JOIN_TIMEOUT_MS,
+      offerTimeoutMs: OFFER_TIMEOUT_MS,
+      moveTimeoutMs: MOVE_TIMEOUT_MS,
       log: () => {},
       ...options,
     };
     this.token = options.token;
+    this.keepalive = new Keepalive(
+      () => this.send({ action: "ping" }),
+      () => this.recover("no answer to a ping"),
+      this.opts.pingIntervalMs,
+      this.opts.pongTimeoutMs,
+    );
+    const log = this.opts.log;
+    this.local = new LocalTracks<T>({
+      publisher: () => this.links.publisher,
+      joined: () => this.state.status === "joined",
+      sendMute: (track_id, muted) => this.send({ action: "mute", track_id, muted }),
+      remoteMuted: (source) => {
+        for (const l of this.remoteMuteListeners) l(source);
+      },
+      log,
+    });
+    this.links = new PeerLinks<T>(
+      {
+        state: () => this.state,
+        patch: (p) => this.patch(p),
+        signal: (role, signal) => this.sendSignal(role, signal),
+        publishAll: (pub) => {
+          this.local.forgetAnnounced();
+          this.local.publishAll(pub);
+        },
+        negotiated: () => this.local.announceMutedPublications(),
+        recover: (why) => this.recover(why),
+        log,
+      },
+      this.opts.createPeer,
+      { offerTimeoutMs: this.opts.offerTimeoutMs, moveTimeoutMs: this.opts.moveTimeoutMs },
+    );
   }
 
   // ---- observable state -------------------------------------------------------------
@@ -158,7 +175,7 @@ export class Session<T extends TrackLike> {
     if (this.state.status === "left") return;
     this.send({ action: "leave" });
     this.teardown();
-    this.patch({ status: "left", media: {}, participants: [] });
+    this.patch({ status: "left", media: {}, participants: [], moving: false });
   }
 
   // ---- local media ------------------------------------------------------------------
@@ -168,36 +185,17 @@ export class Session<T extends TrackLike> {
    * renegotiation; `null` sends nothing); a new one is added and offered.
    */
   setLocalTrack(source: LocalSource, track: T | null): void {
-    const entry = this.local.get(source);
-    const muted = entry?.muted ?? false;
-    this.local.set(source, { track, muted });
-    if (track) track.enabled = !muted;
-    const pub = this.publisher;
-    if (!pub) return;
-    if (pub.has(source)) {
-      pub.replace(source, track).catch((e) => this.opts.log("replaceTrack failed", e));
-    } else if (track) {
-      pub.publish(source, track);
-    }
+    this.local.set(source, track);
   }
 
   /** Stops publishing a source (screen share ended): renegotiates. */
   removeLocalTrack(source: LocalSource): void {
-    this.local.delete(source);
-    this.publisher?.unpublish(source);
+    this.local.remove(source);
   }
 
   /** Mutes or unmutes a source and tells the room, for the indicators. */
   setMuted(source: LocalSource, muted: boolean): void {
-    const entry = this.local.get(source) ?? { track: null, muted };
-    entry.muted = muted;
-    this.local.set(source, entry);
-    if (entry.track) entry.track.enabled = !muted;
-    const id = this.publisher?.publishedId(source);
-    if (id && this.state.status === "joined") {
-      this.send({ action: "mute", track_id: id, muted });
-      this.announced.add(id);
-    }
+    this.local.setMuted(source, muted);
   }
 
   sendChat(text: string): boolean {
@@ -222,7 +220,12 @@ export class Session<T extends TrackLike> {
     socket.onopen = () => {
       opened = true;
       this.send({ action: "join" });
-      this.startPing();
+      this.keepalive.start();
+      // Invocations are unordered and the server may lose one: never wait forever.
+      this.joinTimer = setTimeout(() => {
+        this.joinTimer = null;
+        this.recover("no answer to join");
+      }, this.opts.joinTimeoutMs);
     };
     socket.onmessage = (data) => this.onMessage(data);
     socket.onclose = () => {
@@ -266,12 +269,24 @@ export class Session<T extends TrackLike> {
     }
     const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.opts.log(`reconnecting in ${delay} ms (attempt ${this.attempt})`);
-    this.patch({ status: "reconnecting", reconnectAttempt: this.attempt, media: {} });
+    this.patch({ status: "reconnecting", reconnectAttempt: this.attempt, media: {}, moving: false });
     this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Something is stuck or lost: drop the socket and re-join through the backoff path. */
+  private recover(why: string): void {
+    this.opts.log(`${why}; re-joining`);
+    this.reconnectNow();
   }
 
   /** Drops the socket and re-joins, e.g. when a peer connection failed. */
   private reconnectNow(): void {
+    this.closeSocket();
+    this.dropMedia();
+    this.scheduleReconnect();
+  }
+
+  private closeSocket(): void {
     const s = this.socket;
     this.socket = null;
     if (s) {
@@ -279,31 +294,6 @@ export class Session<T extends TrackLike> {
       s.onmessage = null;
       s.close();
     }
-    this.dropMedia();
-    this.scheduleReconnect();
-  }
-
-  private startPing(): void {
-    this.stopPing();
-    this.pingTimer = setInterval(() => {
-      this.send({ action: "ping" });
-      this.pongTimer ??= setTimeout(() => {
-        this.pongTimer = null;
-        this.opts.log("no pong; reconnecting");
-        this.reconnectNow();
-      }, this.opts.pongTimeoutMs);
-    }, this.opts.pingIntervalMs);
-  }
-
-  private stopPing(): void {
-    if (this.pingTimer !== null) clearInterval(this.pingTimer);
-    this.pingTimer = null;
-    this.gotPong();
-  }
-
-  private gotPong(): void {
-    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
-    this.pongTimer = null;
   }
 
   private send(frame: ClientFrame): void {
@@ -320,35 +310,30 @@ export class Session<T extends TrackLike> {
 
   private fail(fatal: FatalError): void {
     this.teardown();
-    this.patch({ status: "failed", fatal, media: {}, reconnectAttempt: 0 });
+    this.patch({ status: "failed", fatal, media: {}, reconnectAttempt: 0, moving: false });
   }
 
   /** Closes socket, peers and timers. */
   private teardown(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const s = this.socket;
-    this.socket = null;
-    if (s) {
-      s.onclose = null;
-      s.onmessage = null;
-      s.close();
-    }
+    this.closeSocket();
     this.dropMedia();
   }
 
+  /** Closes every peer connection and stops the socket's timers. */
   private dropMedia(): void {
-    this.stopPing();
-    this.publisher?.link.close();
-    this.subscriber?.link.close();
-    this.publisher = null;
-    this.subscriber = null;
-    this.announced.clear();
+    this.keepalive.stop();
+    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+    this.links.close();
   }
 
   // ---- server frames ----------------------------------------------------------------
 
   private onMessage(data: string): void {
+    // Any frame at all shows the socket is alive.
+    this.keepalive.alive();
     let frame: ServerFrame;
     try {
       frame = JSON.parse(data) as ServerFrame;
@@ -359,16 +344,23 @@ export class Session<T extends TrackLike> {
     if (isRosterFrame(frame)) {
       this.setState(applyRosterFrame(this.state, frame));
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
-        this.announceMute(frame.track.id, frame.track.muted);
+        this.local.correct(frame.track.id, frame.track.muted);
       }
       if (frame.type === "mute_changed" && frame.participant_id === this.state.self?.id) {
-        this.onSelfMuteChanged(frame.track_id, frame.muted);
+        this.local.onServerMute(frame.track_id, frame.muted);
       }
+      // Who is here and what they send decides when a move is complete.
+      this.links.check();
       return;
     }
     switch (frame.type) {
       case "joined":
-        this.onJoined(frame.ice_servers);
+        this.attempt = 0;
+        this.tokenRefreshed = false;
+        this.everJoined = true;
+        this.dropMedia();
+        this.keepalive.start();
+        this.links.start(frame.ice_servers);
         this.setState({
           ...this.state,
           status: "joined",
@@ -377,120 +369,39 @@ export class Session<T extends TrackLike> {
           media: {},
           reconnectAttempt: 0,
           fatal: null,
+          moving: false,
         });
         return;
+      case "migrate":
+        if (this.state.status === "joined") this.links.migrate(frame.reason);
+        else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
+        return;
       case "offer":
-        if (frame.role === "subscriber") void this.subscriber?.onOffer(frame.sdp);
-        return;
       case "answer":
-        if (frame.role === "publisher") void this.publisher?.onAnswer(frame.sdp);
+      case "candidate":
+        this.links.onSignal(frame);
         return;
-      case "candidate": {
-        const link = frame.role === "publisher" ? this.publisher?.link : this.subscriber?.link;
-        void link?.addRemoteCandidate(frame.candidate);
-        return;
-      }
       case "error": {
-        const kind = fatalKindOf(frame.code);
         this.opts.log(`server error ${frame.code}: ${frame.message}`);
+        const kind = fatalKindOf(frame.code);
         if (kind) this.fail({ kind, message: frame.message });
+        else if (isForgotten(frame.code)) this.recover("the server lost our connection");
+        // Once joined, a failed frame (a mute, a ping) costs nothing; before, it may have
+        // been our join, so try again rather than wait.
+        else if (isTransient(frame.code) && this.state.status !== "joined") {
+          this.recover("the server could not take our join");
+        }
         return;
       }
       case "room_closed":
         this.fail({
           kind: "room_closed",
-          message: "The meeting has ended.",
+          message: closedMessage(frame.reason),
           closeReason: frame.reason,
         });
         return;
       case "pong":
-        this.gotPong();
         return;
-    }
-  }
-
-  private onJoined(iceServers: IceServer[]): void {
-    this.attempt = 0;
-    this.tokenRefreshed = false;
-    this.everJoined = true;
-    this.dropMedia();
-    this.startPing();
-
-    const onError = (role: PeerRole, e: unknown) => this.opts.log(`${role} peer error`, e);
-    const pubPc = this.opts.createPeer(iceServers);
-    const subPc = this.opts.createPeer(iceServers);
-    const publisher = new Publisher<T>(
-      new PeerLink("publisher", pubPc, onError),
-      (s) => this.sendSignal("publisher", s),
-      () => this.announceMutedPublications(),
-    );
-    const subscriber = new Subscriber<T>(
-      new PeerLink("subscriber", subPc, onError),
-      (s) => this.sendSignal("subscriber", s),
-    );
-    this.publisher = publisher;
-    this.subscriber = subscriber;
-
-    pubPc.onicecandidate = (c) =>
-      this.sendSignal("publisher", { kind: "candidate", candidate: c });
-    subPc.onicecandidate = (c) =>
-      this.sendSignal("subscriber", { kind: "candidate", candidate: c });
-    subPc.ontrack = (track, streamId) => {
-      this.patch({
-        media: { ...this.state.media, [track.id]: { track, participantId: streamId } },
-      });
-    };
-    const onState = (state: string) => {
-      if (state === "failed" && this.publisher === publisher) {
-        this.opts.log("peer connection failed; re-joining");
-        this.reconnectNow();
-      }
-    };
-    pubPc.onstatechange = onState;
-    subPc.onstatechange = onState;
-
-    // Publish everything we have; one offer covers them all.
-    for (const [source, { track }] of this.local) {
-      if (track) publisher.publish(source, track);
-    }
-  }
-
-  /** After an answer: tell the room about tracks that start out muted. */
-  private announceMutedPublications(): void {
-    for (const [source, { muted }] of this.local) {
-      const id = this.publisher?.publishedId(source);
-      if (id && muted && !this.announced.has(id)) {
-        this.announced.add(id);
-        this.send({ action: "mute", track_id: id, muted: true });
-      }
-    }
-  }
-
-  /**
-   * The server changed the mute state of one of our tracks. A mute turns the mic or camera
-   * off as if the user had; an unmute is never applied (only the user turns the mic back
-   * on), and if we are still muted we tell the room so, keeping the indicators honest.
-   */
-  private onSelfMuteChanged(trackId: string, muted: boolean): void {
-    if (!muted) {
-      this.announceMute(trackId, false);
-      return;
-    }
-    for (const source of ["microphone", "camera"] as const) {
-      if (this.publisher?.publishedId(source) !== trackId) continue;
-      if (this.local.get(source)?.muted) return;
-      this.setMuted(source, true);
-      for (const l of this.remoteMuteListeners) l(source);
-      return;
-    }
-  }
-
-  /** The server's view of our track disagrees with ours: correct it. */
-  private announceMute(trackId: string, serverMuted: boolean): void {
-    for (const [source, { muted }] of this.local) {
-      if (this.publisher?.publishedId(source) === trackId && muted !== serverMuted) {
-        this.send({ action: "mute", track_id: trackId, muted });
-      }
     }
   }
 }

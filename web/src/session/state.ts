@@ -53,6 +53,11 @@ export interface SessionState<T extends TrackLike> {
   chat: ChatMessage[];
   /** Reconnect attempt in progress (0 when connected). */
   reconnectAttempt: number;
+  /**
+   * The room is moving to another media node (`migrate`): still joined, same socket, the
+   * old connections carrying media until the new ones do.
+   */
+  moving: boolean;
   fatal: FatalError | null;
 }
 
@@ -64,6 +69,7 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     media: {},
     chat: [],
     reconnectAttempt: 0,
+    moving: false,
     fatal: null,
   };
 }

@@ -14,6 +14,7 @@ export class Subscriber<T extends TrackLike> {
   onOffer(sdp: string): Promise<void> {
     return this.link.run(async () => {
       const answer = await this.link.pc.answer(sdp);
+      if (this.link.retired) return;
       await this.link.remoteDescriptionSet();
       this.sendSignal({ kind: "answer", sdp: answer });
     });

@@ -8,3 +8,13 @@ export function ReconnectingBanner({ attempt }: { attempt: number }) {
     </div>
   );
 }
+
+/** The room is moving to another media server: the call goes on, media may pause briefly. */
+export function MovingBanner() {
+  return (
+    <div className="banner banner-info" role="status" data-testid="moving-banner">
+      <span className="spinner" aria-hidden="true" />
+      Reconnecting…
+    </div>
+  );
+}

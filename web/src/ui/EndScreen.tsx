@@ -1,5 +1,6 @@
 // Full-page screens for a call that ended: left, closed, full, refused, lost.
 
+import type { CloseReason } from "../protocol.gen";
 import type { FatalKind } from "../session";
 
 export type EndKind = FatalKind | "left";
@@ -7,6 +8,8 @@ export type EndKind = FatalKind | "left";
 export interface EndInfo {
   kind: EndKind;
   message?: string;
+  /** Why a meeting ended (kind room_closed). */
+  closeReason?: CloseReason;
 }
 
 const TEXT: Record<EndKind, { title: string; body: string; retry: string | null }> = {
@@ -32,6 +35,13 @@ const TEXT: Record<EndKind, { title: string; body: string; retry: string | null 
   },
 };
 
+/** A meeting ends for a fleet change only when no other media server could take it. */
+const CLOSED_BODY: Record<CloseReason, string> = {
+  deleted: "The host ended this meeting.",
+  node_draining: "The meeting ended: no media server is available right now.",
+  node_failed: "The meeting ended: no media server is available right now.",
+};
+
 interface Props {
   info: EndInfo;
   onRejoin(): void;
@@ -40,11 +50,14 @@ interface Props {
 
 export function EndScreen({ info, onRejoin, onHome }: Props) {
   const t = TEXT[info.kind];
+  const body = info.kind === "room_closed" && info.closeReason ? CLOSED_BODY[info.closeReason] : t.body;
+  // A closed room's message is ours, not the server's.
+  const serverSaid = info.message && info.kind !== "left" && info.kind !== "room_closed";
   return (
-    <main className="end-screen" data-testid="end-screen" data-kind={info.kind}>
+    <main className="end-screen" data-testid="end-screen" data-kind={info.kind} data-reason={info.closeReason}>
       <h1>{t.title}</h1>
-      {t.body && <p>{t.body}</p>}
-      {info.message && info.kind !== "left" && <p className="muted-text">Server said: {info.message}</p>}
+      {body && <p>{body}</p>}
+      {serverSaid && <p className="muted-text">Server said: {info.message}</p>}
       <div className="end-actions">
         {t.retry && (
           <button type="button" className="btn btn-outline" onClick={onRejoin}>

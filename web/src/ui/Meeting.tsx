@@ -6,7 +6,7 @@ import { acquireScreen } from "../media/devices";
 import { useSpeaking } from "../media/useSpeaking";
 import type { LocalMedia } from "../media/useLocalMedia";
 import type { Session } from "../session";
-import { ReconnectingBanner } from "./Banner";
+import { MovingBanner, ReconnectingBanner } from "./Banner";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
 import { remoteView, type ShareModel, type TileModel } from "./model";
@@ -142,8 +142,9 @@ export function Meeting({ code, name, session, media }: Props) {
   };
 
   return (
-    <div className="meeting" data-status={state.status}>
+    <div className="meeting" data-status={state.status} data-moving={state.moving}>
       {state.status === "reconnecting" && <ReconnectingBanner attempt={state.reconnectAttempt} />}
+      {state.status === "joined" && state.moving && <MovingBanner />}
       {state.status === "connecting" && (
         <div className="banner banner-info" role="status">
           <span className="spinner" aria-hidden="true" />

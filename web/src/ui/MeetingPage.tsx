@@ -52,7 +52,9 @@ function MeetingFlow({ code, onEnd }: { code: string; onEnd(info: EndInfo): void
     const check = () => {
       const s = session.getState();
       if (s.status === "left") onEnd({ kind: "left" });
-      else if (s.status === "failed" && s.fatal) onEnd({ kind: s.fatal.kind, message: s.fatal.message });
+      else if (s.status === "failed" && s.fatal) {
+        onEnd({ kind: s.fatal.kind, message: s.fatal.message, closeReason: s.fatal.closeReason });
+      }
     };
     const unsubscribe = session.subscribe(check);
     // Closing the tab: say goodbye so the others' tiles go at once, not at socket timeout.
