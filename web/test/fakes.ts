@@ -1,7 +1,7 @@
 // In-memory stand-ins for the WebSocket and RTCPeerConnection, recording what the session
 // does with them.
 
-import type { ClientFrame, IceCandidate, ServerFrame } from "../src/protocol.gen";
+import type { ClientFrame, IceCandidate, ParticipantInfo, ServerFrame } from "../src/protocol.gen";
 import { Session, type SessionOptions } from "../src/session/session";
 import type { PeerLike, SenderLike, SocketLike, TrackLike } from "../src/session/types";
 
@@ -139,7 +139,7 @@ export const grants = {
   room_admin: false,
 };
 
-export function participant(id: string, name = id) {
+export function participant(id: string, name = id): ParticipantInfo {
   return { id, identity: `guest-${id}`, name, joined_at: 1, tracks: [], grants };
 }
 

@@ -21,6 +21,8 @@ export interface OfferTimeout {
 export class Publisher<T extends TrackLike> {
   private published = new Map<LocalSource, Published<T>>();
   private negotiating = false;
+  /** An offer is queued but not made yet: it will include any change made meanwhile. */
+  private queued = false;
   private again = false;
   private everOffered = false;
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -76,6 +78,7 @@ export class Publisher<T extends TrackLike> {
   }
 
   negotiate(): void {
+    if (this.queued) return;
     if (this.negotiating) {
       this.again = true;
       return;
@@ -83,8 +86,10 @@ export class Publisher<T extends TrackLike> {
     // Listen-only: nothing to offer until something is published.
     if (this.published.size === 0 && !this.everOffered) return;
     this.negotiating = true;
+    this.queued = true;
     this.everOffered = true;
     void this.link.run(async () => {
+      this.queued = false;
       const sdp = await this.link.pc.offer();
       // Retired meanwhile (a re-join or a move): nobody would answer this offer.
       if (this.link.retired) return;
