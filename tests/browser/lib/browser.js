@@ -37,7 +37,8 @@ export async function launchParticipant(baseUrl, { fakeDevices = true } = {}) {
     permissions: ["camera", "microphone", "clipboard-read", "clipboard-write"],
     baseURL: baseUrl,
   });
-  // Keep a handle on every peer connection the app makes, for getStats().
+  // Keep a handle on every peer connection the app makes, for getStats(), and a log of the
+  // signaling frames each socket receives (type and error code), to tell how a call recovered.
   await context.addInitScript(() => {
     const Original = window.RTCPeerConnection;
     window.__veetPcs = [];
@@ -45,6 +46,23 @@ export async function launchParticipant(baseUrl, { fakeDevices = true } = {}) {
       constructor(...args) {
         super(...args);
         window.__veetPcs.push(this);
+      }
+    };
+    const OriginalWs = window.WebSocket;
+    window.__veetSockets = 0;
+    window.__veetFrames = [];
+    window.WebSocket = class extends OriginalWs {
+      constructor(...args) {
+        super(...args);
+        const socket = ++window.__veetSockets;
+        this.addEventListener("message", (ev) => {
+          let f = {};
+          try {
+            f = JSON.parse(ev.data);
+          } catch {}
+          window.__veetFrames.push({ at: Date.now(), socket, type: f.type, code: f.code, reason: f.reason });
+          if (window.__veetFrames.length > 2000) window.__veetFrames.splice(0, 1000);
+        });
       }
     };
   });

@@ -40,11 +40,14 @@ export async function waitForAudioPlaying(page, count, timeout = 20_000) {
   );
 }
 
-/** Summed inbound media counters over the page's live peer connections. */
-export async function inboundStats(page) {
-  return page.evaluate(async () => {
+/**
+ * Summed inbound media counters over the page's live peer connections; with `since`, only
+ * those it created after it had made that many (the ones built after some event).
+ */
+export async function inboundStats(page, { since = 0 } = {}) {
+  return page.evaluate(async (since) => {
     const out = { framesDecoded: 0, videoBytes: 0, audioBytes: 0, videoStreams: 0, audioStreams: 0 };
-    for (const pc of window.__veetPcs ?? []) {
+    for (const pc of (window.__veetPcs ?? []).slice(since)) {
       if (pc.connectionState === "closed") continue;
       const stats = await pc.getStats();
       stats.forEach((s) => {
@@ -60,16 +63,19 @@ export async function inboundStats(page) {
       });
     }
     return out;
-  });
+  }, since);
 }
 
-/** Asserts inbound video frames and audio bytes keep growing on `page`. */
-export async function assertMediaFlowing(page, label, { minVideoStreams = 1 } = {}) {
-  const deadline = Date.now() + 30_000;
-  let a = await inboundStats(page);
+/** The number of peer connections `page` has made so far (for `since`). */
+export const pcCount = (page) => page.evaluate(() => (window.__veetPcs ?? []).length);
+
+/** Asserts inbound video frames and audio bytes keep growing on `page` (see inboundStats for `since`). */
+export async function assertMediaFlowing(page, label, { minVideoStreams = 1, since = 0, timeout = 30_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let a = await inboundStats(page, { since });
   for (;;) {
     await page.waitForTimeout(1500);
-    const b = await inboundStats(page);
+    const b = await inboundStats(page, { since });
     const ok =
       b.framesDecoded > a.framesDecoded &&
       b.audioBytes > a.audioBytes &&
