@@ -1,49 +1,43 @@
 //! A synthetic participant: joins through the WebSocket signaling like the web client, and
 //! publishes audio and video over WebRTC (webrtc-rs) with recognisable payloads. Used by the
-//! integration tests and `veet loadtest`.
+//! integration tests, `veet loadtest` and the failover benchmark.
 //!
-//! Payload of every RTP packet it sends: `VEET` | kind (1 byte, 0 audio / 1 video) |
-//! keyframe flag (1 byte) | sequence (u64) | send time in µs since the Unix epoch (u64) |
-//! identity length (u8) | identity | padding up to the packet size. A video packet is flagged
-//! as a keyframe at the start and after each PLI the publisher receives, so a receiver can
-//! tell when the SFU's keyframe request reached the publisher.
+//! - [`payload`]: what every RTP packet carries (sequence number, send time, identity), so a
+//!   receiver can count loss, latency and gaps. A video packet is flagged as a keyframe at the
+//!   start of each connection and after each PLI the publisher receives, so a receiver can
+//!   tell when the SFU's keyframe request reached the publisher.
+//! - `publisher`: the logical tracks, which outlive peer connections.
+//! - [`receiver`]: per-track stats of what arrived ([`TrackStats`]).
+//! - `signaling`: the two peer connections, the SFU's offers, answers and candidates, and
+//!   moves to another node (`migrate`): new connections are built while the old ones keep
+//!   carrying media, and the old ones are closed once the new ones do.
+
+pub mod payload;
+mod publisher;
+pub mod receiver;
+mod signaling;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use bytes::{BufMut, Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Message;
-use veet_core::protocol::{
-    ClientFrame, IceCandidate, OfferedTrack, ParticipantInfo, PeerRole, ServerFrame, Signal,
-    TrackSource,
-};
+use veet_core::protocol::{ClientFrame, ParticipantInfo, ServerFrame};
 use veet_sfu::media::PeerFactory;
 use veet_sfu::metrics::Metrics;
 use veet_sfu::SfuConfig;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::media_stream::MediaStreamTrack;
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-};
-use webrtc::rtp_transceiver::RtpSender;
 
-const MAGIC: &[u8; 4] = b"VEET";
+pub use payload::{decode_payload, encode_payload, Payload};
+pub use receiver::TrackStats;
+pub use signaling::{LINGER, MOVE_TIMEOUT};
+
+use publisher::Publisher;
+use receiver::Received;
+use signaling::{frame_text, Connections, Negotiator, Pair};
 
 /// What a synthetic participant sends.
 #[derive(Debug, Clone)]
@@ -72,112 +66,17 @@ impl PeerOptions {
     }
 }
 
-/// What one received track delivered.
-#[derive(Debug, Clone, Default)]
-pub struct TrackStats {
-    /// The publisher identity found in the payloads.
-    pub publisher_identity: String,
-    /// The participant id the SFU sent it under (stream id).
-    pub stream_id: String,
-    pub video: bool,
-    pub packets: u64,
-    pub bytes: u64,
-    /// Payloads that were not ours (corrupt, or another format).
-    pub foreign_payloads: u64,
-    pub first_seq: Option<u64>,
-    pub last_seq: u64,
-    /// End-to-end latency samples, µs (bounded).
-    pub latencies_us: Vec<u64>,
-    /// When the track was first seen.
-    pub subscribed_at: Option<Instant>,
-    /// When the first packet flagged keyframe arrived after `subscribed_at`.
-    pub first_keyframe_at: Option<Instant>,
-}
-
-impl TrackStats {
-    /// Packets the publisher sent between the first and last one received.
-    pub fn expected(&self) -> u64 {
-        self.first_seq
-            .map_or(0, |f| self.last_seq.saturating_sub(f) + 1)
-    }
-
-    /// Fraction lost among those, 0..1.
-    pub fn loss(&self) -> f64 {
-        let expected = self.expected();
-        if expected == 0 {
-            return 0.0;
-        }
-        1.0 - (self.packets.min(expected) as f64 / expected as f64)
-    }
-}
-
-struct Shared {
-    received: Mutex<HashMap<String, TrackStats>>,
-    /// While false, received tracks are not polled at all: the client stalls as a frozen
-    /// browser tab would, and its WebRTC stack backs up.
-    reading: tokio::sync::watch::Sender<bool>,
-    sent_packets: AtomicU64,
-}
-
 /// A synthetic participant in a room.
 pub struct SyntheticPeer {
     pub participant: ParticipantInfo,
     pub others: Vec<ParticipantInfo>,
     frames: broadcast::Sender<ServerFrame>,
     out: mpsc::Sender<Message>,
-    shared: Arc<Shared>,
-    publisher: Option<Arc<dyn PeerConnection>>,
-    subscriber: Arc<Mutex<Option<Arc<dyn PeerConnection>>>>,
+    received: Arc<Received>,
+    sent_packets: Arc<AtomicU64>,
+    negotiator: Arc<Negotiator>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pub published_track_ids: Vec<String>,
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-fn frame_text(f: &ClientFrame) -> Message {
-    Message::Text(serde_json::to_string(f).unwrap_or_default().into())
-}
-
-struct ClientEvents {
-    role: PeerRole,
-    out: mpsc::Sender<Message>,
-    tracks: Option<mpsc::Sender<Arc<dyn TrackRemote>>>,
-    state: tokio::sync::watch::Sender<RTCPeerConnectionState>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for ClientEvents {
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let Ok(init) = event.candidate.to_json() else {
-            return;
-        };
-        let f = ClientFrame::Signal {
-            role: self.role,
-            signal: Signal::Candidate {
-                candidate: IceCandidate {
-                    candidate: init.candidate,
-                    sdp_mid: init.sdp_mid,
-                    sdp_mline_index: init.sdp_mline_index,
-                },
-            },
-        };
-        let _ = self.out.send(frame_text(&f)).await;
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        if let Some(tx) = &self.tracks {
-            let _ = tx.send(track).await;
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.state.send_replace(state);
-    }
 }
 
 impl SyntheticPeer {
@@ -199,8 +98,10 @@ impl SyntheticPeer {
                 }
             }
         }));
-        let frames_tx = frames.clone();
+        // Both listen from before `join`: the node's first offer may follow `joined` closely.
         let mut first = frames.subscribe();
+        let signaling_rx = frames.subscribe();
+        let frames_tx = frames.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(Ok(m)) = stream.next().await {
                 if let Message::Text(t) = m {
@@ -225,243 +126,124 @@ impl SyntheticPeer {
                 _ => continue,
             }
         };
-        let shared = Arc::new(Shared {
-            received: Mutex::new(HashMap::new()),
-            reading: tokio::sync::watch::channel(true).0,
-            sent_packets: AtomicU64::new(0),
+        drop(first);
+        let received = Arc::new(Received::new());
+        let sent_packets = Arc::new(AtomicU64::new(0));
+        let publisher =
+            Publisher::new(&participant.identity, &options, sent_packets.clone()).map(Arc::new);
+        let (track_tx, track_rx) = mpsc::channel(64);
+        tasks.push(tokio::spawn(receiver::receive_tracks(
+            track_rx,
+            received.clone(),
+        )));
+        let negotiator = Arc::new(Negotiator {
+            factory: Arc::new(PeerFactory::new(
+                Arc::new(SfuConfig::loopback()),
+                Arc::new(Metrics::default()),
+            )?),
+            out: out.clone(),
+            publisher: publisher.clone(),
+            received: received.clone(),
+            conns: Arc::new(Mutex::new(Connections {
+                current: Pair::new(0),
+                retiring: Vec::new(),
+            })),
+            generation: Arc::new(AtomicU64::new(0)),
+            migrations: Arc::new(AtomicU64::new(0)),
+            tracks: track_tx,
+            watcher: Mutex::new(None),
         });
-        let factory = Arc::new(PeerFactory::new(
-            Arc::new(SfuConfig::loopback()),
-            Arc::new(Metrics::default()),
-        )?);
-        let subscriber: Arc<Mutex<Option<Arc<dyn PeerConnection>>>> = Arc::new(Mutex::new(None));
-        let mut peer = Self {
+        negotiator.open_publisher().await?;
+        tasks.push(tokio::spawn(negotiator.clone().run(signaling_rx)));
+        let published_track_ids = publisher.as_ref().map_or_else(Vec::new, |p| p.track_ids());
+        if let Some(p) = &publisher {
+            tasks.extend(p.spawn());
+        }
+        Ok(Self {
             participant,
             others,
-            frames: frames.clone(),
-            out: out.clone(),
-            shared: shared.clone(),
-            publisher: None,
-            subscriber: subscriber.clone(),
+            frames,
+            out,
+            received,
+            sent_packets,
+            negotiator,
             tasks,
-            published_track_ids: Vec::new(),
-        };
-        let (track_tx, track_rx) = mpsc::channel::<Arc<dyn TrackRemote>>(64);
-        peer.tasks
-            .push(tokio::spawn(receive_tracks(track_rx, shared.clone())));
-        // Publisher: local tracks, our offer.
-        let (pub_state_tx, pub_state_rx) = tokio::sync::watch::channel(RTCPeerConnectionState::New);
-        let mut publisher_setup = None;
-        if options.publish_audio || options.publish_video {
-            let pc = factory
-                .build(Arc::new(ClientEvents {
-                    role: PeerRole::Publisher,
-                    out: out.clone(),
-                    tracks: None,
-                    state: pub_state_tx,
-                }))
-                .await?;
-            let mut sources = Vec::new();
-            let mut locals = Vec::new();
-            let ident = peer.participant.identity.clone();
-            if options.publish_audio {
-                let (t, ssrc) = local_track(&ident, false);
-                let sender = pc.add_track(t.clone() as Arc<dyn TrackLocal>).await?;
-                sources.push(OfferedTrack {
-                    id: format!("audio-{ident}"),
-                    source: TrackSource::Microphone,
-                });
-                locals.push(OutgoingTrack {
-                    track: t,
-                    sender,
-                    ssrc,
-                    video: false,
-                });
-            }
-            if options.publish_video {
-                let (t, ssrc) = local_track(&ident, true);
-                let sender = pc.add_track(t.clone() as Arc<dyn TrackLocal>).await?;
-                sources.push(OfferedTrack {
-                    id: format!("video-{ident}"),
-                    source: TrackSource::Camera,
-                });
-                locals.push(OutgoingTrack {
-                    track: t,
-                    sender,
-                    ssrc,
-                    video: true,
-                });
-            }
-            peer.published_track_ids = sources.iter().map(|s| s.id.clone()).collect();
-            let offer = pc.create_offer(None).await?;
-            pc.set_local_description(offer).await?;
-            let sdp = pc
-                .local_description()
-                .await
-                .map(|d| d.sdp)
-                .unwrap_or_default();
-            out.send(frame_text(&ClientFrame::Signal {
-                role: PeerRole::Publisher,
-                signal: Signal::Offer {
-                    sdp,
-                    tracks: sources,
-                },
-            }))
-            .await?;
-            peer.publisher = Some(pc.clone());
-            publisher_setup = Some((pc, locals));
-        }
-        // Signaling from the SFU.
-        let mut rx = frames.subscribe();
-        let publisher = peer.publisher.clone();
-        let out2 = out.clone();
-        let factory2 = factory.clone();
-        peer.tasks.push(tokio::spawn(async move {
-            let mut pending: HashMap<PeerRole, Vec<RTCIceCandidateInit>> = HashMap::new();
-            loop {
-                let f = match rx.recv().await {
-                    Ok(f) => f,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                };
-                let result: anyhow::Result<()> = async {
-                    match f {
-                        ServerFrame::Answer {
-                            role: PeerRole::Publisher,
-                            sdp,
-                        } => {
-                            if let Some(pc) = &publisher {
-                                pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
-                                    .await?;
-                                for c in pending.remove(&PeerRole::Publisher).unwrap_or_default() {
-                                    pc.add_ice_candidate(c).await?;
-                                }
-                            }
-                        }
-                        ServerFrame::Offer {
-                            role: PeerRole::Subscriber,
-                            sdp,
-                        } => {
-                            let existing =
-                                subscriber.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                            let pc = match existing {
-                                Some(pc) => pc,
-                                None => {
-                                    let pc = factory2
-                                        .build(Arc::new(ClientEvents {
-                                            role: PeerRole::Subscriber,
-                                            out: out2.clone(),
-                                            tracks: Some(track_tx.clone()),
-                                            state: tokio::sync::watch::channel(
-                                                RTCPeerConnectionState::New,
-                                            )
-                                            .0,
-                                        }))
-                                        .await?;
-                                    *subscriber.lock().unwrap_or_else(|e| e.into_inner()) =
-                                        Some(pc.clone());
-                                    pc
-                                }
-                            };
-                            pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
-                                .await?;
-                            for c in pending.remove(&PeerRole::Subscriber).unwrap_or_default() {
-                                pc.add_ice_candidate(c).await?;
-                            }
-                            let answer = pc.create_answer(None).await?;
-                            pc.set_local_description(answer).await?;
-                            let sdp = pc
-                                .local_description()
-                                .await
-                                .map(|d| d.sdp)
-                                .unwrap_or_default();
-                            out2.send(frame_text(&ClientFrame::Signal {
-                                role: PeerRole::Subscriber,
-                                signal: Signal::Answer { sdp },
-                            }))
-                            .await?;
-                        }
-                        ServerFrame::Candidate { role, candidate } => {
-                            let init = RTCIceCandidateInit {
-                                candidate: candidate.candidate,
-                                sdp_mid: candidate.sdp_mid,
-                                sdp_mline_index: candidate.sdp_mline_index,
-                                ..Default::default()
-                            };
-                            let pc = match role {
-                                PeerRole::Publisher => publisher.clone(),
-                                PeerRole::Subscriber => {
-                                    subscriber.lock().unwrap_or_else(|e| e.into_inner()).clone()
-                                }
-                            };
-                            match pc {
-                                Some(pc) if pc.remote_description().await.is_some() => {
-                                    pc.add_ice_candidate(init).await?
-                                }
-                                _ => pending.entry(role).or_default().push(init),
-                            }
-                        }
-                        _ => {}
-                    }
-                    Ok(())
-                }
-                .await;
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "synthetic peer signaling failed");
-                }
-            }
-        }));
-        if let Some((_pc, locals)) = publisher_setup {
-            for out in locals {
-                peer.tasks.push(tokio::spawn(send_media(
-                    out,
-                    peer.participant.identity.clone(),
-                    options.clone(),
-                    shared.clone(),
-                    pub_state_rx.clone(),
-                )));
-            }
-        }
-        Ok(peer)
+            published_track_ids,
+        })
     }
 
-    /// A snapshot of what each received track delivered, by track id.
+    /// A snapshot of what each received track delivered, by track id (the publisher's track
+    /// id, which a move to another node keeps: see [`receiver`]).
     pub fn received(&self) -> HashMap<String, TrackStats> {
-        self.shared
-            .received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.received.lock().clone()
     }
 
-    /// Forgets what was received so far (to measure a window).
+    /// Forgets what was received so far (to measure a window): see [`TrackStats::reset`].
     pub fn reset_received(&self) {
-        for s in self
-            .shared
-            .received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values_mut()
-        {
-            *s = TrackStats {
-                publisher_identity: s.publisher_identity.clone(),
-                stream_id: s.stream_id.clone(),
-                video: s.video,
-                subscribed_at: s.subscribed_at,
-                first_keyframe_at: s.first_keyframe_at,
-                ..Default::default()
-            };
+        for s in self.received.lock().values_mut() {
+            s.reset();
         }
     }
 
-    /// RTP packets this peer has sent.
+    /// The longest gap between two packets of any received track since the last reset,
+    /// counting a gap still open now; zero when nothing was received.
+    pub fn max_gap(&self) -> Duration {
+        let now = Instant::now();
+        self.received
+            .lock()
+            .values()
+            .map(|s| s.gap_until(now))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// How many `migrate` frames this participant has acted on.
+    pub fn migrations(&self) -> u64 {
+        self.negotiator.migrations.load(Ordering::Relaxed)
+    }
+
+    /// The generation of the current connections: 0 for the first, one more per move.
+    pub fn generation(&self) -> u64 {
+        self.negotiator.generation.load(Ordering::Relaxed)
+    }
+
+    /// Whether a move is under way: older connections are still open.
+    pub fn moving(&self) -> bool {
+        !self
+            .negotiator
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retiring
+            .is_empty()
+    }
+
+    /// Waits until at least `migrations` moves happened and the latest is finished (the old
+    /// connections are closed).
+    pub async fn wait_moved(&self, migrations: u64, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.migrations() < migrations || self.moving() {
+            if Instant::now() > deadline {
+                bail!(
+                    "{}: {} of {migrations} moves, moving: {}, after {timeout:?}",
+                    self.participant.identity,
+                    self.migrations(),
+                    self.moving()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// RTP packets this peer has sent (each once, however many connections it went out on).
     pub fn sent_packets(&self) -> u64 {
-        self.shared.sent_packets.load(Ordering::Relaxed)
+        self.sent_packets.load(Ordering::Relaxed)
     }
 
     /// Stops (or resumes) reading received media, as a stalled client would.
     pub fn set_reading(&self, reading: bool) {
-        self.shared.reading.send_replace(reading);
+        self.received.reading.send_replace(reading);
     }
 
     /// The next server frame matching `pred`, within `timeout`.
@@ -518,17 +300,7 @@ impl SyntheticPeer {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-        if let Some(pc) = self.publisher.take() {
-            let _ = pc.close().await;
-        }
-        let sub = self
-            .subscriber
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(pc) = sub {
-            let _ = pc.close().await;
-        }
+        self.negotiator.close_all().await;
     }
 }
 
@@ -537,313 +309,6 @@ impl Drop for SyntheticPeer {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-    }
-}
-
-fn local_track(identity: &str, video: bool) -> (Arc<TrackLocalStaticRTP>, u32) {
-    let ssrc = rand::random::<u32>();
-    let codec = synthetic_codec(video);
-    let (id, kind) = if video {
-        (format!("video-{identity}"), RtpCodecKind::Video)
-    } else {
-        (format!("audio-{identity}"), RtpCodecKind::Audio)
-    };
-    let track = MediaStreamTrack::new(
-        format!("stream-{identity}"),
-        id.clone(),
-        id,
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    );
-    (Arc::new(TrackLocalStaticRTP::new(track)), ssrc)
-}
-
-/// Builds one payload: see the module documentation.
-pub fn encode_payload(
-    video: bool,
-    keyframe: bool,
-    seq: u64,
-    sent_us: u64,
-    identity: &str,
-    size: usize,
-) -> Bytes {
-    let ident = &identity.as_bytes()[..identity.len().min(255)];
-    let mut b = BytesMut::with_capacity(size.max(23 + ident.len()));
-    b.put_slice(MAGIC);
-    b.put_u8(u8::from(video));
-    b.put_u8(u8::from(keyframe));
-    b.put_u64(seq);
-    b.put_u64(sent_us);
-    b.put_u8(ident.len() as u8);
-    b.put_slice(ident);
-    while b.len() < size {
-        b.put_u8((b.len() % 251) as u8);
-    }
-    b.freeze()
-}
-
-/// A decoded payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payload {
-    pub video: bool,
-    pub keyframe: bool,
-    pub seq: u64,
-    pub sent_us: u64,
-    pub identity: String,
-}
-
-/// Decodes a payload made by [`encode_payload`], checking its padding too.
-pub fn decode_payload(b: &[u8]) -> Option<Payload> {
-    if b.len() < 23 || &b[..4] != MAGIC {
-        return None;
-    }
-    let video = b[4] == 1;
-    let keyframe = b[5] == 1;
-    let seq = u64::from_be_bytes(b[6..14].try_into().ok()?);
-    let sent_us = u64::from_be_bytes(b[14..22].try_into().ok()?);
-    let n = b[22] as usize;
-    let identity = std::str::from_utf8(b.get(23..23 + n)?).ok()?.to_owned();
-    for (i, &x) in b.iter().enumerate().skip(23 + n) {
-        if x != (i % 251) as u8 {
-            return None;
-        }
-    }
-    Some(Payload {
-        video,
-        keyframe,
-        seq,
-        sent_us,
-        identity,
-    })
-}
-
-/// One track the synthetic participant publishes.
-struct OutgoingTrack {
-    track: Arc<TrackLocalStaticRTP>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    video: bool,
-}
-
-async fn send_media(
-    out: OutgoingTrack,
-    identity: String,
-    options: PeerOptions,
-    shared: Arc<Shared>,
-    mut state: tokio::sync::watch::Receiver<RTCPeerConnectionState>,
-) {
-    // Before DTLS is up there are no SRTP keys: wait rather than write into the void.
-    if state
-        .wait_for(|s| *s == RTCPeerConnectionState::Connected)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let OutgoingTrack {
-        track,
-        sender,
-        ssrc,
-        video,
-    } = out;
-    let codec = synthetic_codec(video);
-    // Video: 30 frames/s, each frame enough packets for the bitrate; audio: 50 packets/s.
-    let (interval, per_tick, size, ts_step) = if video {
-        let bytes_per_frame = (options.video_bitrate_bps / 8 / 30) as usize;
-        let per = bytes_per_frame.div_ceil(options.packet_size).max(1);
-        (
-            Duration::from_micros(33_333),
-            per,
-            options.packet_size,
-            3000u32,
-        )
-    } else {
-        (Duration::from_millis(20), 1, 120, 960u32)
-    };
-    let keyframe_wanted = Arc::new(AtomicBool::new(true));
-    // Keyframe requests from the SFU arrive as RTCP on the local track.
-    let kw = keyframe_wanted.clone();
-    let t2 = track.clone();
-    let _rtcp_task = AbortOnDrop(tokio::spawn(async move {
-        loop {
-            match t2.poll().await {
-                Some(TrackLocalEvent::OnRtcpPacket(pkts)) => {
-                    if pkts.iter().any(|p| {
-                        p.as_any().is::<PictureLossIndication>()
-                            || p.as_any().is::<FullIntraRequest>()
-                    }) {
-                        kw.store(true, Ordering::Relaxed);
-                    }
-                }
-                Some(_) => {}
-                None => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    }));
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut seq: u64 = 0;
-    let mut rtp_seq: u16 = rand::random();
-    let mut ts: u32 = rand::random();
-    let mut pt: Option<u8> = None;
-    loop {
-        tick.tick().await;
-        if pt.is_none() {
-            pt = veet_sfu::forwarder::negotiated_payload_type(&sender, &codec).await;
-            if pt.is_none() {
-                continue;
-            }
-        }
-        let Some(payload_type) = pt else { continue };
-        let keyframe = video && keyframe_wanted.swap(false, Ordering::Relaxed);
-        for i in 0..per_tick {
-            let payload = encode_payload(video, keyframe && i == 0, seq, now_us(), &identity, size);
-            let packet = rtp::Packet {
-                header: rtp::header::Header {
-                    version: 2,
-                    marker: i + 1 == per_tick,
-                    payload_type,
-                    sequence_number: rtp_seq,
-                    timestamp: ts,
-                    ssrc,
-                    ..Default::default()
-                },
-                payload,
-            };
-            if track.write_rtp(packet).await.is_ok() {
-                shared.sent_packets.fetch_add(1, Ordering::Relaxed);
-                seq += 1;
-                rtp_seq = rtp_seq.wrapping_add(1);
-            } else {
-                // Not bound yet: keep the keyframe for when it is.
-                keyframe_wanted.store(video, Ordering::Relaxed);
-                break;
-            }
-        }
-        ts = ts.wrapping_add(ts_step);
-    }
-}
-
-/// The codec synthetic tracks claim: VP8 for video, Opus for audio (payloads are synthetic;
-/// the SFU does not look inside them).
-fn synthetic_codec(video: bool) -> RTCRtpCodec {
-    if video {
-        RTCRtpCodec {
-            mime_type: MIME_TYPE_VP8.into(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        }
-    } else {
-        RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.into(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
-            rtcp_feedback: vec![],
-        }
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn receive_tracks(mut tracks: mpsc::Receiver<Arc<dyn TrackRemote>>, shared: Arc<Shared>) {
-    while let Some(track) = tracks.recv().await {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let id = track.track_id().await;
-            let stream_id = track.stream_id().await;
-            let video = track.kind().await == RtpCodecKind::Video;
-            {
-                let mut r = shared.received.lock().unwrap_or_else(|e| e.into_inner());
-                let s = r.entry(id.clone()).or_default();
-                s.stream_id = stream_id;
-                s.video = video;
-                s.subscribed_at.get_or_insert_with(Instant::now);
-            }
-            let mut reading = shared.reading.subscribe();
-            loop {
-                if reading.wait_for(|r| *r).await.is_err() {
-                    break;
-                }
-                let Some(event) = track.poll().await else {
-                    break;
-                };
-                let TrackRemoteEvent::OnRtpPacket(p) = event else {
-                    continue;
-                };
-                let mut r = shared.received.lock().unwrap_or_else(|e| e.into_inner());
-                let s = r.entry(id.clone()).or_default();
-                s.packets += 1;
-                s.bytes += p.payload.len() as u64;
-                match decode_payload(&p.payload) {
-                    Some(pl) => {
-                        s.publisher_identity = pl.identity;
-                        s.first_seq = Some(s.first_seq.map_or(pl.seq, |f| f.min(pl.seq)));
-                        s.last_seq = s.last_seq.max(pl.seq);
-                        if s.latencies_us.len() < 100_000 {
-                            s.latencies_us.push(now_us().saturating_sub(pl.sent_us));
-                        }
-                        if pl.keyframe && s.first_keyframe_at.is_none() {
-                            s.first_keyframe_at = Some(Instant::now());
-                        }
-                    }
-                    None => s.foreign_payloads += 1,
-                }
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payload_round_trips_and_detects_corruption() {
-        let b = encode_payload(true, true, 42, 1234, "alice", 300);
-        assert_eq!(b.len(), 300);
-        let p = decode_payload(&b).unwrap();
-        assert_eq!(
-            p,
-            Payload {
-                video: true,
-                keyframe: true,
-                seq: 42,
-                sent_us: 1234,
-                identity: "alice".into()
-            }
-        );
-        let mut bad = b.to_vec();
-        bad[200] ^= 1;
-        assert!(decode_payload(&bad).is_none());
-        assert!(decode_payload(b"VEE").is_none());
-    }
-
-    #[test]
-    fn loss_counts_gaps() {
-        let s = TrackStats {
-            first_seq: Some(10),
-            last_seq: 109,
-            packets: 99,
-            ..Default::default()
-        };
-        assert_eq!(s.expected(), 100);
-        assert!((s.loss() - 0.01).abs() < 1e-9);
+        self.negotiator.stop_watcher();
     }
 }

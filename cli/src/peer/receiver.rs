@@ -1,0 +1,243 @@
+//! What a synthetic participant receives, per logical track.
+//!
+//! Stats are keyed by the track id the SFU announces, which is the publisher's own track id
+//! (`video-<identity>`) on every node, so the same publisher track arriving on a new subscriber
+//! connection after a move continues the same [`TrackStats`] entry. Subscriber connections are
+//! numbered by *generation* (0 for the first, one more per move); an entry follows the newest
+//! connection that delivered a packet for it, and packets still arriving on an older one after
+//! that are counted as `stale_packets` and otherwise ignored, as a browser showing the new
+//! stream would ignore the old one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use super::payload::{decode_payload, now_us};
+
+/// What one received track delivered.
+#[derive(Debug, Clone, Default)]
+pub struct TrackStats {
+    /// The publisher identity found in the payloads.
+    pub publisher_identity: String,
+    /// The participant id the SFU sent it under (stream id).
+    pub stream_id: String,
+    pub video: bool,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Payloads that were not ours (corrupt, or another format).
+    pub foreign_payloads: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: u64,
+    /// End-to-end latency samples, µs (bounded).
+    pub latencies_us: Vec<u64>,
+    /// When the track was first seen on the connection now delivering it.
+    pub subscribed_at: Option<Instant>,
+    /// When the first packet flagged keyframe arrived on the connection now delivering it.
+    pub first_keyframe_at: Option<Instant>,
+    /// Generation of the subscriber connection now delivering it (0 = the first, one more per
+    /// move); `None` until a packet arrived.
+    pub connection: Option<u64>,
+    /// When that connection delivered its first packet of this track.
+    pub connection_since: Option<Instant>,
+    /// Arrival of the latest packet (kept by [`reset`](Self::reset)).
+    pub last_packet_at: Option<Instant>,
+    /// The longest time between two consecutive packets since the last reset (an interval
+    /// that began before the reset counts whole).
+    pub max_gap: Duration,
+    /// Arrival of the packet that ended `max_gap`.
+    pub max_gap_end: Option<Instant>,
+    /// Packets that arrived on an older connection after a newer one took the track over.
+    pub stale_packets: u64,
+}
+
+impl TrackStats {
+    /// Packets the publisher sent between the first and last one received.
+    pub fn expected(&self) -> u64 {
+        self.first_seq
+            .map_or(0, |f| self.last_seq.saturating_sub(f) + 1)
+    }
+
+    /// Fraction lost among those, 0..1.
+    pub fn loss(&self) -> f64 {
+        let expected = self.expected();
+        if expected == 0 {
+            return 0.0;
+        }
+        1.0 - (self.packets.min(expected) as f64 / expected as f64)
+    }
+
+    /// `max_gap`, or the silence since the latest packet if that is longer (a track that
+    /// stopped has an open gap).
+    pub fn gap_until(&self, now: Instant) -> Duration {
+        let open = self
+            .last_packet_at
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        self.max_gap.max(open)
+    }
+
+    /// Forgets the counts (to measure a window); keeps what identifies the track, its
+    /// connection and the arrival of its latest packet.
+    pub fn reset(&mut self) {
+        *self = Self {
+            publisher_identity: std::mem::take(&mut self.publisher_identity),
+            stream_id: std::mem::take(&mut self.stream_id),
+            video: self.video,
+            subscribed_at: self.subscribed_at,
+            first_keyframe_at: self.first_keyframe_at,
+            connection: self.connection,
+            connection_since: self.connection_since,
+            last_packet_at: self.last_packet_at,
+            ..Default::default()
+        };
+    }
+}
+
+/// Received-track stats shared by the receiving tasks and the participant.
+pub(super) struct Received {
+    pub(super) tracks: Mutex<HashMap<String, TrackStats>>,
+    /// While false, received tracks are not polled at all: the client stalls as a frozen
+    /// browser tab would, and its WebRTC stack backs up.
+    pub(super) reading: watch::Sender<bool>,
+}
+
+impl Received {
+    pub(super) fn new() -> Self {
+        Self {
+            tracks: Mutex::new(HashMap::new()),
+            reading: watch::channel(true).0,
+        }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TrackStats>> {
+        self.tracks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Reads every remote track handed over (with the generation of its subscriber connection).
+pub(super) async fn receive_tracks(
+    mut tracks: mpsc::Receiver<(u64, Arc<dyn TrackRemote>)>,
+    received: Arc<Received>,
+) {
+    while let Some((generation, track)) = tracks.recv().await {
+        tokio::spawn(receive_track(generation, track, received.clone()));
+    }
+}
+
+async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: Arc<Received>) {
+    let id = track.track_id().await;
+    let stream_id = track.stream_id().await;
+    let video = track.kind().await == RtpCodecKind::Video;
+    let seen_at = Instant::now();
+    {
+        let mut r = received.lock();
+        let s = r.entry(id.clone()).or_default();
+        if s.connection.is_none() {
+            s.stream_id.clone_from(&stream_id);
+            s.video = video;
+            s.subscribed_at.get_or_insert(seen_at);
+        }
+    }
+    let mut reading = received.reading.subscribe();
+    loop {
+        if reading.wait_for(|r| *r).await.is_err() {
+            break;
+        }
+        let Some(event) = track.poll().await else {
+            break;
+        };
+        let TrackRemoteEvent::OnRtpPacket(p) = event else {
+            continue;
+        };
+        let now = Instant::now();
+        let mut r = received.lock();
+        let s = r.entry(id.clone()).or_default();
+        match s.connection {
+            Some(c) if c > generation => {
+                s.stale_packets += 1;
+                continue;
+            }
+            Some(c) if c == generation => {}
+            previous => {
+                // This connection takes the track over.
+                if previous.is_some() {
+                    s.subscribed_at = Some(seen_at);
+                    s.first_keyframe_at = None;
+                }
+                s.connection = Some(generation);
+                s.connection_since = Some(now);
+                s.stream_id.clone_from(&stream_id);
+                s.video = video;
+            }
+        }
+        if let Some(last) = s.last_packet_at {
+            let gap = now.saturating_duration_since(last);
+            if gap > s.max_gap {
+                s.max_gap = gap;
+                s.max_gap_end = Some(now);
+            }
+        }
+        s.last_packet_at = Some(now);
+        s.packets += 1;
+        s.bytes += p.payload.len() as u64;
+        match decode_payload(&p.payload) {
+            Some(pl) => {
+                s.publisher_identity = pl.identity;
+                s.first_seq = Some(s.first_seq.map_or(pl.seq, |f| f.min(pl.seq)));
+                s.last_seq = s.last_seq.max(pl.seq);
+                if s.latencies_us.len() < 100_000 {
+                    s.latencies_us.push(now_us().saturating_sub(pl.sent_us));
+                }
+                if pl.keyframe && s.first_keyframe_at.is_none() {
+                    s.first_keyframe_at = Some(now);
+                }
+            }
+            None => s.foreign_payloads += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_counts_gaps() {
+        let s = TrackStats {
+            first_seq: Some(10),
+            last_seq: 109,
+            packets: 99,
+            ..Default::default()
+        };
+        assert_eq!(s.expected(), 100);
+        assert!((s.loss() - 0.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_open_gap_counts_and_reset_keeps_the_latest_arrival() {
+        let t0 = Instant::now();
+        let mut s = TrackStats {
+            packets: 5,
+            max_gap: Duration::from_millis(40),
+            last_packet_at: Some(t0),
+            connection: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.gap_until(t0 + Duration::from_millis(10)),
+            Duration::from_millis(40)
+        );
+        assert_eq!(
+            s.gap_until(t0 + Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        s.reset();
+        assert_eq!(s.packets, 0);
+        assert_eq!(s.max_gap, Duration::ZERO);
+        assert_eq!(s.last_packet_at, Some(t0));
+        assert_eq!(s.connection, Some(1));
+    }
+}

@@ -1,0 +1,403 @@
+//! The participant's peer connections and the SFU's signaling for them, moves included.
+//!
+//! Connections come in *generations*: the publisher and subscriber connections to one node.
+//! A `migrate` frame starts a new generation: a new publisher connection offering the same
+//! logical tracks, and a new subscriber connection built when the new node's first offer
+//! arrives. Every `offer`/`answer`/`candidate` from then on is for the new generation. The
+//! old connections keep carrying media (make before break) until the new subscriber connection
+//! delivers every track that was flowing when the move began and the new publisher connection
+//! is up (or, after [`MOVE_TIMEOUT`], regardless); they are closed [`LINGER`] later, so that
+//! the others, switching at their own pace, still get our media from the old node meanwhile.
+//! A second `migrate` during a move restarts it: every older generation is retired together.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use veet_core::protocol::{ClientFrame, IceCandidate, PeerRole, ServerFrame, Signal};
+use veet_sfu::media::PeerFactory;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+};
+
+use super::publisher::Publisher;
+use super::receiver::Received;
+
+/// The longest old connections are kept during a move.
+pub const MOVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long old connections stay open after the new ones carry media.
+pub const LINGER: Duration = Duration::from_secs(1);
+/// A track counts as flowing when a move begins if a packet arrived this recently.
+const FLOWING: Duration = Duration::from_secs(2);
+
+pub(super) fn frame_text(f: &ClientFrame) -> Message {
+    Message::Text(serde_json::to_string(f).unwrap_or_default().into())
+}
+
+/// One generation's connections.
+#[derive(Clone)]
+pub(super) struct Pair {
+    pub(super) generation: u64,
+    pub(super) publisher: Option<Arc<dyn PeerConnection>>,
+    publisher_state: Option<watch::Receiver<RTCPeerConnectionState>>,
+    pub(super) subscriber: Option<Arc<dyn PeerConnection>>,
+}
+
+impl Pair {
+    pub(super) fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            publisher: None,
+            publisher_state: None,
+            subscriber: None,
+        }
+    }
+
+    fn publisher_connected(&self) -> bool {
+        self.publisher_state
+            .as_ref()
+            .is_none_or(|s| *s.borrow() == RTCPeerConnectionState::Connected)
+    }
+
+    pub(super) async fn close(self) {
+        for pc in [self.publisher, self.subscriber].into_iter().flatten() {
+            let _ = pc.close().await;
+        }
+    }
+}
+
+/// The current generation and those being retired.
+pub(super) struct Connections {
+    pub(super) current: Pair,
+    pub(super) retiring: Vec<Pair>,
+}
+
+/// Everything the signaling needs, shared with the move watchers.
+pub(super) struct Negotiator {
+    pub(super) factory: Arc<PeerFactory>,
+    pub(super) out: mpsc::Sender<Message>,
+    pub(super) publisher: Option<Arc<Publisher>>,
+    pub(super) received: Arc<Received>,
+    pub(super) conns: Arc<Mutex<Connections>>,
+    /// The current generation, also read by connection callbacks (an older connection's ICE
+    /// candidates are not sent: the server would take them for the new connection's).
+    pub(super) generation: Arc<AtomicU64>,
+    pub(super) migrations: Arc<AtomicU64>,
+    pub(super) tracks: mpsc::Sender<(u64, Arc<dyn TrackRemote>)>,
+    /// The task finishing the latest move.
+    pub(super) watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+struct ClientEvents {
+    role: PeerRole,
+    generation: u64,
+    current: Arc<AtomicU64>,
+    out: mpsc::Sender<Message>,
+    tracks: Option<mpsc::Sender<(u64, Arc<dyn TrackRemote>)>>,
+    state: watch::Sender<RTCPeerConnectionState>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for ClientEvents {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if self.current.load(Ordering::Relaxed) != self.generation {
+            return;
+        }
+        let Ok(init) = event.candidate.to_json() else {
+            return;
+        };
+        let f = ClientFrame::Signal {
+            role: self.role,
+            signal: Signal::Candidate {
+                candidate: IceCandidate {
+                    candidate: init.candidate,
+                    sdp_mid: init.sdp_mid,
+                    sdp_mline_index: init.sdp_mline_index,
+                },
+            },
+        };
+        let _ = self.out.send(frame_text(&f)).await;
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        if let Some(tx) = &self.tracks {
+            let _ = tx.send((self.generation, track)).await;
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.state.send_replace(state);
+    }
+}
+
+impl Negotiator {
+    fn conns(&self) -> std::sync::MutexGuard<'_, Connections> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn current(&self) -> Pair {
+        self.conns().current.clone()
+    }
+
+    /// Builds the publisher connection of the current generation (when the participant
+    /// publishes) and sends its offer.
+    pub(super) async fn open_publisher(&self) -> anyhow::Result<()> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
+        let generation = self.generation.load(Ordering::Relaxed);
+        let (state_tx, state_rx) = watch::channel(RTCPeerConnectionState::New);
+        let pc = self
+            .factory
+            .build(Arc::new(ClientEvents {
+                role: PeerRole::Publisher,
+                generation,
+                current: self.generation.clone(),
+                out: self.out.clone(),
+                tracks: None,
+                state: state_tx,
+            }))
+            .await?;
+        {
+            let mut c = self.conns();
+            if c.current.generation != generation {
+                // A newer move began meanwhile: this one is already obsolete.
+                c.retiring.push(Pair {
+                    publisher: Some(pc),
+                    ..Pair::new(generation)
+                });
+                return Ok(());
+            }
+            c.current.publisher = Some(pc.clone());
+            c.current.publisher_state = Some(state_rx.clone());
+        }
+        let tracks = publisher.attach(&pc, generation, state_rx).await?;
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer).await?;
+        let sdp = pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .unwrap_or_default();
+        self.out
+            .send(frame_text(&ClientFrame::Signal {
+                role: PeerRole::Publisher,
+                signal: Signal::Offer { sdp, tracks },
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// Handles the SFU's frames until the socket closes.
+    pub(super) async fn run(self: Arc<Self>, mut rx: broadcast::Receiver<ServerFrame>) {
+        let mut pending: HashMap<PeerRole, Vec<RTCIceCandidateInit>> = HashMap::new();
+        loop {
+            let f = match rx.recv().await {
+                Ok(f) => f,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let result = match f {
+                ServerFrame::Migrate { reason } => {
+                    tracing::info!(?reason, "synthetic peer moving to another node");
+                    pending.clear();
+                    self.stop_watcher();
+                    let generation = self.begin_move();
+                    let r = self.open_publisher().await;
+                    let w = tokio::spawn(self.clone().finish_move(generation));
+                    *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+                    r
+                }
+                f => self.signal(f, &mut pending).await,
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "synthetic peer signaling failed");
+            }
+        }
+        self.stop_watcher();
+    }
+
+    pub(super) fn stop_watcher(&self) {
+        if let Some(w) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            w.abort();
+        }
+    }
+
+    /// Retires the current generation and starts the next; its number.
+    fn begin_move(&self) -> u64 {
+        self.migrations.fetch_add(1, Ordering::Relaxed);
+        let mut c = self.conns();
+        let generation = c.current.generation + 1;
+        let old = std::mem::replace(&mut c.current, Pair::new(generation));
+        c.retiring.push(old);
+        self.generation.store(generation, Ordering::Relaxed);
+        generation
+    }
+
+    /// Waits until the move to `generation` carries media (or times out), then closes the
+    /// older connections.
+    async fn finish_move(self: Arc<Self>, generation: u64) {
+        let started = Instant::now();
+        // What was flowing when the move began must arrive on the new connection.
+        let expected: Vec<String> = self
+            .received
+            .lock()
+            .iter()
+            .filter(|(_, s)| s.last_packet_at.is_some_and(|t| t.elapsed() < FLOWING))
+            .map(|(id, _)| id.clone())
+            .collect();
+        loop {
+            let moved = {
+                let r = self.received.lock();
+                expected.iter().all(|id| {
+                    r.get(id)
+                        .and_then(|s| s.connection)
+                        .is_some_and(|c| c >= generation)
+                })
+            };
+            if moved && self.current().publisher_connected() {
+                break;
+            }
+            if started.elapsed() > MOVE_TIMEOUT {
+                tracing::warn!(
+                    generation,
+                    "move did not complete in time; closing the old connections anyway"
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(LINGER).await;
+        let old: Vec<Pair> = {
+            let mut c = self.conns();
+            if c.current.generation != generation {
+                return; // a newer move retires these with its own
+            }
+            std::mem::take(&mut c.retiring)
+        };
+        if let Some(p) = &self.publisher {
+            p.detach_before(generation);
+        }
+        // Not aborted by a newer move: these are no longer listed anywhere else.
+        tokio::spawn(async move {
+            for pair in old {
+                pair.close().await;
+            }
+        });
+    }
+
+    /// An offer, answer or candidate for the current generation.
+    async fn signal(
+        &self,
+        f: ServerFrame,
+        pending: &mut HashMap<PeerRole, Vec<RTCIceCandidateInit>>,
+    ) -> anyhow::Result<()> {
+        match f {
+            ServerFrame::Answer {
+                role: PeerRole::Publisher,
+                sdp,
+            } => {
+                if let Some(pc) = self.current().publisher {
+                    pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
+                        .await?;
+                    for c in pending.remove(&PeerRole::Publisher).unwrap_or_default() {
+                        pc.add_ice_candidate(c).await?;
+                    }
+                }
+            }
+            ServerFrame::Offer {
+                role: PeerRole::Subscriber,
+                sdp,
+            } => {
+                let pc = match self.current().subscriber {
+                    Some(pc) => pc,
+                    None => self.open_subscriber().await?,
+                };
+                pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
+                    .await?;
+                for c in pending.remove(&PeerRole::Subscriber).unwrap_or_default() {
+                    pc.add_ice_candidate(c).await?;
+                }
+                let answer = pc.create_answer(None).await?;
+                pc.set_local_description(answer).await?;
+                let sdp = pc
+                    .local_description()
+                    .await
+                    .map(|d| d.sdp)
+                    .unwrap_or_default();
+                self.out
+                    .send(frame_text(&ClientFrame::Signal {
+                        role: PeerRole::Subscriber,
+                        signal: Signal::Answer { sdp },
+                    }))
+                    .await?;
+            }
+            ServerFrame::Candidate { role, candidate } => {
+                let init = RTCIceCandidateInit {
+                    candidate: candidate.candidate,
+                    sdp_mid: candidate.sdp_mid,
+                    sdp_mline_index: candidate.sdp_mline_index,
+                    ..Default::default()
+                };
+                let current = self.current();
+                let pc = match role {
+                    PeerRole::Publisher => current.publisher,
+                    PeerRole::Subscriber => current.subscriber,
+                };
+                match pc {
+                    Some(pc) if pc.remote_description().await.is_some() => {
+                        pc.add_ice_candidate(init).await?
+                    }
+                    _ => pending.entry(role).or_default().push(init),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Builds the subscriber connection of the current generation.
+    async fn open_subscriber(&self) -> anyhow::Result<Arc<dyn PeerConnection>> {
+        let generation = self.generation.load(Ordering::Relaxed);
+        let pc = self
+            .factory
+            .build(Arc::new(ClientEvents {
+                role: PeerRole::Subscriber,
+                generation,
+                current: self.generation.clone(),
+                out: self.out.clone(),
+                tracks: Some(self.tracks.clone()),
+                state: watch::channel(RTCPeerConnectionState::New).0,
+            }))
+            .await?;
+        self.conns().current.subscriber = Some(pc.clone());
+        Ok(pc)
+    }
+
+    /// Closes every connection.
+    pub(super) async fn close_all(&self) {
+        self.stop_watcher();
+        let pairs: Vec<Pair> = {
+            let mut c = self.conns();
+            let mut v = std::mem::take(&mut c.retiring);
+            v.push(c.current.clone());
+            c.current.publisher = None;
+            c.current.subscriber = None;
+            v
+        };
+        for p in pairs {
+            p.close().await;
+        }
+    }
+}
