@@ -38,8 +38,8 @@ describe("a meeting through fleet changes", () => {
     writeFileSync(join(dir, `${label}-cluster.log`), cluster?.logs() ?? "");
     for (const [who, p] of Object.entries(people)) {
       writeFileSync(join(dir, `${label}-${who}-console.log`), p.consoleLines.join("\n"));
-      const frames = await p.page.evaluate(() => window.__veetFrames).catch(() => []);
-      writeFileSync(join(dir, `${label}-${who}-frames.json`), JSON.stringify(frames, null, 1));
+      const frames = await p.page.evaluate(() => window.__veetFrames).catch((e) => String(e));
+      writeFileSync(join(dir, `${label}-${who}-frames.json`), JSON.stringify(frames ?? null, null, 1));
       await p.page.screenshot({ path: join(dir, `${label}-${who}.png`) }).catch(() => {});
       writeFileSync(join(dir, `${label}-${who}-webrtc.txt`), await statsDump(p.page, { sdp: true }).catch((e) => String(e)));
     }
@@ -51,11 +51,15 @@ describe("a meeting through fleet changes", () => {
     test(name, async (t) => {
       try {
         await fn(t);
+        if (process.env.VEET_E2E_ARTIFACTS) await saveArtifacts(name.split(" ")[0]);
       } catch (e) {
-        t.diagnostic(`artifacts (cluster log, consoles, frames, WebRTC stats): ${await saveArtifacts(name.split(" ")[0])}`);
+        const dir = await saveArtifacts(name.split(" ")[0]).catch((err) => `(could not save: ${err})`);
+        t.diagnostic(`artifacts (cluster log, consoles, frames, WebRTC stats): ${dir}`);
         throw e;
       } finally {
         await closeAll();
+        // The next scenario starts from two live nodes again, whatever this one did.
+        await cluster.ensureNodes(2);
       }
     });
 
@@ -64,10 +68,13 @@ describe("a meeting through fleet changes", () => {
     await p.evaluate(() => {
       window.__noReload = true;
       window.__endSeen = false;
+      window.__moves = [];
       const look = () => {
         if (document.querySelector('[data-testid="end-screen"]')) window.__endSeen = true;
+        const moving = document.querySelector(".meeting")?.getAttribute("data-moving") ?? null;
+        if (moving !== (window.__moves.at(-1)?.moving ?? "false")) window.__moves.push({ at: Date.now(), moving });
       };
-      new MutationObserver(look).observe(document.body, { childList: true, subtree: true });
+      new MutationObserver(look).observe(document.body, { childList: true, subtree: true, attributes: true });
     });
   }
 
@@ -133,6 +140,19 @@ describe("a meeting through fleet changes", () => {
     return to;
   }
 
+  /** From each page's migrate frame to the end of its move (old connections closed). */
+  async function moveTimes() {
+    const out = {};
+    for (const n of ["Alice", "Bob"]) {
+      out[n] = await page(n).evaluate(() => {
+        const m = window.__veetFrames.find((f) => f.type === "migrate");
+        const done = window.__moves.find((x) => x.moving === "false" && m && x.at >= m.at);
+        return m && done ? `${done.at - m.at} ms` : "?";
+      });
+    }
+    return JSON.stringify(out);
+  }
+
   async function snapshot() {
     const out = {};
     for (const n of Object.keys(people)) out[n] = { pcs: await pcCount(page(n)), sockets: await sockets(page(n)) };
@@ -145,11 +165,11 @@ describe("a meeting through fleet changes", () => {
     const started = Date.now();
     cluster.signalNode(host, "SIGTERM");
     const to = await assertMoved(code, host, before);
-    t.diagnostic(`room ${code}: ${host} → ${to}, media back on the new connections after ${Date.now() - started} ms`);
-    // The drained node finishes and exits on its own.
-    const exit = await cluster.node(host).proc.exited;
-    t.diagnostic(`${host} exited: ${JSON.stringify(exit)}`);
-    await cluster.startNode();
+    t.diagnostic(`room ${code}: ${host} → ${to}; migrate frame → move complete ${await moveTimes()}; media checked flowing on the new connections ${Date.now() - started} ms after the signal`);
+    // The drained node finishes and exits on its own, within its drain time.
+    const proc = cluster.node(host).proc;
+    await waitFor(() => !proc.running, { what: `${host} to exit after draining`, timeout: 15_000, detail: () => proc.log() });
+    t.diagnostic(`${host} exited: ${JSON.stringify(await proc.exited)}`);
   });
 
   scenario("node death: kill -9 of the hosting node moves the call to the other node", async (t) => {
@@ -158,8 +178,7 @@ describe("a meeting through fleet changes", () => {
     const started = Date.now();
     await cluster.killNode(host, "SIGKILL");
     const to = await assertMoved(code, host, before);
-    t.diagnostic(`room ${code}: ${host} → ${to}, media back on the new connections after ${Date.now() - started} ms`);
-    await cluster.startNode();
+    t.diagnostic(`room ${code}: ${host} → ${to}; migrate frame → move complete ${await moveTimes()}; media checked flowing on the new connections ${Date.now() - started} ms after the signal`);
   });
 
   scenario("Redis restarts mid-call: the two keep talking, and a third who joins later sees and hears both", async (t) => {

@@ -172,7 +172,7 @@ export async function startCluster({ nodes = 2, jitterMs = 50, drainSecs = 5 } =
         },
       );
       procs.push(proc);
-      const node = { id, httpPort, proc };
+      const node = { id, httpPort, proc, stopping: false };
       this.nodes.push(node);
       await proc.waitListening(httpPort);
       await waitFor(async () => (await this.redisCli("EXISTS", `veet:node:${id}`).catch(() => "0")) === "1", {
@@ -188,18 +188,28 @@ export async function startCluster({ nodes = 2, jitterMs = 50, drainSecs = 5 } =
       return n;
     },
 
+    /** Nodes running and not told to stop. */
     liveNodes() {
-      return this.nodes.filter((n) => n.proc.running);
+      return this.nodes.filter((n) => n.proc.running && !n.stopping);
+    },
+
+    /** Starts nodes until `count` are live. */
+    async ensureNodes(count) {
+      while (this.liveNodes().length < count) await this.startNode();
     },
 
     /** SIGTERM (drain: the node moves its rooms, then exits) or SIGKILL (dies on the spot). */
     async killNode(id, signal = "SIGTERM") {
-      return this.node(id).proc.kill(signal, (drainSecs + 10) * 1000);
+      const n = this.node(id);
+      n.stopping = true;
+      return n.proc.kill(signal, (drainSecs + 10) * 1000);
     },
 
     /** Sends a signal without waiting for the exit (a draining node takes drainSecs). */
     signalNode(id, signal) {
-      this.node(id).proc.child.kill(signal);
+      const n = this.node(id);
+      n.stopping = true;
+      n.proc.child.kill(signal);
     },
 
     /** The node the room is assigned to, from Redis ("" when none). */
