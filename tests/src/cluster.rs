@@ -1,6 +1,7 @@
 //! A Veet deployment in processes: a redis-server, the signaling emulator (`veet dev
 //! --no-sfu --redis`) and any number of SFU nodes (`veet sfu`), all on loopback.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,6 +27,39 @@ pub struct Cluster {
     pub port: u16,
     pub nodes: Vec<NodeProcess>,
     pub tokens: TokenAuthority,
+    /// The `veet` binary every process runs.
+    pub veet: PathBuf,
+    /// Extra environment for every node started.
+    pub node_env: Vec<(String, String)>,
+}
+
+/// How [`Cluster::start_with`] starts a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The `veet` binary (default: the workspace's debug build).
+    pub veet: PathBuf,
+    /// SFU nodes to start (`node-0`, `node-1`, …).
+    pub nodes: usize,
+    /// Extra environment for every SFU node started (`RUST_LOG`, timings, …); it overrides
+    /// the defaults.
+    pub node_env: Vec<(String, String)>,
+    /// Extra environment for the signaling process.
+    pub signaling_env: Vec<(String, String)>,
+    /// Extra arguments for `veet dev` (e.g. `--apigw-jitter-ms 50`).
+    pub signaling_args: Vec<String>,
+}
+
+impl ClusterOptions {
+    /// `nodes` nodes of the debug build, default environment.
+    pub fn new(nodes: usize) -> Self {
+        Self {
+            veet: binary_path("veet"),
+            nodes,
+            node_env: Vec::new(),
+            signaling_env: Vec::new(),
+            signaling_args: Vec::new(),
+        }
+    }
 }
 
 async fn wait_http(url: &str, what: &str, process: &mut ChildGuard) {
@@ -52,9 +86,15 @@ async fn wait_http(url: &str, what: &str, process: &mut ChildGuard) {
 impl Cluster {
     /// Starts Redis and the signaling emulator, and `nodes` SFU nodes.
     pub async fn start(nodes: usize) -> Self {
+        Self::start_with(ClusterOptions::new(nodes)).await
+    }
+
+    /// Starts Redis, the signaling emulator and SFU nodes as `options` says; every node the
+    /// cluster starts later gets `options.node_env` too.
+    pub async fn start_with(options: ClusterOptions) -> Self {
         let redis = RedisServer::start();
         let port = free_port();
-        let mut cmd = Command::new(binary_path("veet"));
+        let mut cmd = Command::new(&options.veet);
         cmd.args([
             "dev",
             "--no-sfu",
@@ -63,8 +103,10 @@ impl Cluster {
             "--redis",
             &redis.url(),
         ])
+        .args(&options.signaling_args)
         .env("VEET_TOKEN_SECRET", SECRET)
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .envs(options.signaling_env.iter().map(|(k, v)| (k, v)));
         let mut signaling = ChildGuard::spawn("veet-dev", cmd);
         wait_http(
             &format!("http://127.0.0.1:{port}/healthz"),
@@ -78,8 +120,10 @@ impl Cluster {
             port,
             nodes: Vec::new(),
             tokens: TokenAuthority::new(SECRET),
+            veet: options.veet.clone(),
+            node_env: options.node_env.clone(),
         };
-        for i in 0..nodes {
+        for i in 0..options.nodes {
             cluster.start_node(&format!("node-{i}")).await;
         }
         cluster
@@ -88,8 +132,18 @@ impl Cluster {
     /// Starts an SFU node with id `id` (heartbeat 300 ms, TTL 1.5 s) and waits until it is
     /// registered.
     pub async fn start_node(&mut self, id: &str) -> &mut NodeProcess {
+        self.start_node_with_env(id, &[]).await
+    }
+
+    /// [`start_node`](Self::start_node) with extra environment (after the cluster's
+    /// `node_env`; both override the defaults).
+    pub async fn start_node_with_env(
+        &mut self,
+        id: &str,
+        env: &[(&str, &str)],
+    ) -> &mut NodeProcess {
         let http_port = free_port();
-        let mut cmd = Command::new(binary_path("veet"));
+        let mut cmd = Command::new(&self.veet);
         cmd.args([
             "sfu",
             "--redis",
@@ -107,7 +161,9 @@ impl Cluster {
         .env("VEET_SFU_HEARTBEAT_MS", "300")
         .env("VEET_SFU_TTL_MS", "1500")
         .env("VEET_TOKEN_SECRET", SECRET)
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .envs(self.node_env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().copied());
         let mut process = ChildGuard::spawn(id, cmd);
         let metrics_url = format!("http://127.0.0.1:{http_port}/metrics");
         wait_http(&metrics_url, id, &mut process).await;
@@ -163,4 +219,36 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+impl Cluster {
+    /// Sends `signal` (`TERM`, `KILL`, `STOP`, `CONT`, …) to node `index` with `kill(1)`;
+    /// whether it was delivered.
+    pub fn signal_node(&self, index: usize, signal: &str) -> bool {
+        Command::new("kill")
+            .args([
+                format!("-{signal}"),
+                self.nodes[index].process.id().to_string(),
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// The index in [`nodes`](Self::nodes) of the node with id `id`.
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Forgets the nodes whose process has exited; their ids.
+    pub fn remove_exited_nodes(&mut self) -> Vec<String> {
+        let mut gone = Vec::new();
+        self.nodes.retain_mut(|n| {
+            let running = n.process.is_running();
+            if !running {
+                gone.push(n.id.clone());
+            }
+            running
+        });
+        gone
+    }
 }
