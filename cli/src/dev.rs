@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use veet_core::gateway::ApiGatewayClient;
 use veet_core::gateway::ClientGateway;
-use veet_core::routing::Routing;
+use veet_core::routing::{Routing, SelectorConfig};
 use veet_core::signature::DEV_API_SECRET;
 use veet_core::token::TokenAuthority;
 use veet_core::webhook::{WebhookConfig, Webhooks};
@@ -43,6 +43,10 @@ pub struct DevConfig {
     pub api_secret: Vec<u8>,
     /// Outgoing webhooks, if any.
     pub webhooks: Option<WebhookConfig>,
+    /// Each emulated API Gateway invocation starts after a random delay up to this.
+    pub apigw_jitter: std::time::Duration,
+    /// How new rooms pick their node.
+    pub selector: SelectorConfig,
 }
 
 impl DevConfig {
@@ -57,6 +61,8 @@ impl DevConfig {
             sfu: None,
             api_secret: DEV_API_SECRET.as_bytes().to_vec(),
             webhooks: None,
+            apigw_jitter: std::time::Duration::ZERO,
+            selector: SelectorConfig::default(),
         }
     }
 }
@@ -123,9 +129,10 @@ impl DevServer {
         };
         let signaling = Arc::new(
             Signaling::new(routing.clone(), config.tokens.clone(), gateway.clone())
-                .with_webhooks(webhooks.clone()),
+                .with_webhooks(webhooks.clone())
+                .with_selector(Arc::from(config.selector.build())),
         );
-        let emulator = Emulator::new(signaling, &ROUTES);
+        let emulator = Emulator::with_jitter(signaling, &ROUTES, config.apigw_jitter);
         let room_api = Arc::new(
             RoomApi::new(
                 routing.clone(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use veet::dev::{DevConfig, DevServer};
 use veet_core::gateway::{ApiGatewayClient, ClientGateway};
 use veet_core::protocol::Grants;
-use veet_core::routing::Routing;
+use veet_core::routing::{Routing, SelectorConfig};
 use veet_core::signature::{API_SECRET_ENV, DEV_API_SECRET};
 use veet_core::token::{TokenAuthority, DEV_TOKEN_SECRET, TOKEN_SECRET_ENV};
 use veet_core::webhook::WebhookConfig;
@@ -77,6 +77,13 @@ enum Command {
         /// Run no SFU node in this process (start `veet sfu` nodes against the same Redis).
         #[arg(long)]
         no_sfu: bool,
+        /// Start each API Gateway invocation after a random delay of up to this many ms, to
+        /// shake out handlers that depend on the order frames arrive in.
+        #[arg(long, default_value_t = 0)]
+        apigw_jitter_ms: u64,
+        /// Region new rooms prefer nodes in (overrides VEET_REGION / AWS_REGION).
+        #[arg(long)]
+        region: Option<String>,
     },
     /// Run an SFU media node that joins the fleet through Redis.
     Sfu {
@@ -94,9 +101,12 @@ enum Command {
         /// Address media sockets bind to (overrides VEET_SFU_BIND_IP).
         #[arg(long)]
         bind_ip: Option<IpAddr>,
-        /// Seconds to give rooms to close when draining on SIGTERM.
+        /// Seconds to give rooms to move (or close) when draining on SIGTERM.
         #[arg(long, default_value_t = 10)]
         drain_secs: u64,
+        /// The node's region (overrides VEET_REGION / AWS_REGION).
+        #[arg(long)]
+        region: Option<String>,
     },
     /// Load a running deployment with synthetic participants and print what the SFU did.
     Loadtest {
@@ -198,8 +208,16 @@ async fn main() -> anyhow::Result<()> {
             port,
             redis,
             no_sfu,
+            apigw_jitter_ms,
+            region,
         } => {
+            let mut selector = SelectorConfig::from_env();
+            if let Some(r) = region {
+                selector.region = r;
+            }
             let config = DevConfig {
+                apigw_jitter: Duration::from_millis(apigw_jitter_ms),
+                selector,
                 bind,
                 port,
                 redis,
@@ -229,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
             http,
             bind_ip,
             drain_secs,
+            region,
         } => {
             run_sfu(
                 redis,
@@ -236,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
                 http,
                 bind_ip,
                 Duration::from_secs(drain_secs),
+                region,
             )
             .await?
         }
@@ -325,8 +345,13 @@ async fn run_sfu(
     http: Option<std::net::SocketAddr>,
     bind_ip: Option<IpAddr>,
     drain: Duration,
+    region: Option<String>,
 ) -> anyhow::Result<()> {
     let mut config = SfuConfig::default().with_env()?;
+    if let Some(r) = region {
+        config.selector.region = r.clone();
+        config.region = r;
+    }
     if let Some(h) = http {
         config.http_addr = Some(h);
     }

@@ -240,7 +240,10 @@ pub enum ErrorCode {
     Conflict,
     /// The room only admits tokens issued through the room API.
     InviteOnly,
-    /// A server-side failure (Redis down, …); retrying may help.
+    /// The server's state store is unreachable for a moment (a Redis restart or failover);
+    /// retry the same frame shortly.
+    Unavailable,
+    /// A server-side failure; retrying may help.
     Internal,
 }
 
@@ -320,6 +323,13 @@ pub enum ServerFrame {
     RoomClosed {
         reason: CloseReason,
     },
+    /// The room moved to another SFU node (its node is draining or died). The participant
+    /// stays in the meeting with the same id: the client builds new publisher and subscriber
+    /// connections (the node sends a fresh subscriber offer) and publishes again, keeping the
+    /// old ones until the new ones carry media.
+    Migrate {
+        reason: CloseReason,
+    },
 }
 
 impl ServerFrame {
@@ -350,6 +360,9 @@ pub enum NodeMessage {
         room: String,
         connection_id: String,
         participant: ParticipantInfo,
+        /// The room's assignment epoch the node serves it at.
+        #[serde(default)]
+        epoch: u64,
     },
     /// A participant left or its socket closed.
     Leave {

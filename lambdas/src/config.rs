@@ -10,7 +10,9 @@
 //! | `VEET_API_SECRET`, `VEET_WEBHOOK_SECRET` | room API and webhook HMAC keys |
 //! | `<any secret above>_ARN` | instead of the value: a Secrets Manager secret to read it from (how the CDK stack passes them; `VEET_REDIS_AUTH_SECRET_ARN` for the Redis token) |
 //! | `VEET_APIGW_ENDPOINT` | management API endpoint; by default `https://{domainName}/{stage}` of the event |
-//! | `AWS_REGION` | region for the AWS clients (set by Lambda) |
+//! | `AWS_REGION` | region for the AWS clients (set by Lambda); also the region new rooms prefer nodes in |
+//! | `VEET_REGION` | overrides the preferred region of new rooms |
+//! | `VEET_NODE_MAX_PARTICIPANTS` | new rooms skip nodes hosting this many participants (0: no limit) |
 
 use std::sync::Arc;
 

@@ -11,6 +11,10 @@
 //!   loopback callers may use it (in the cloud it is IAM-signed).
 //! - Limits as in the cloud: messages over 128 KB close the socket (1009); a closed
 //!   connection answers 410 Gone.
+//! - Concurrency as in the cloud: every message and the `$disconnect` is its own invocation,
+//!   run concurrently with the connection's other invocations and in no guaranteed order
+//!   (only `$connect` completes before any message is read). With a jitter, each invocation
+//!   starts after a random delay, which shakes out handlers that rely on arrival order.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,12 +72,18 @@ struct Client {
     user_agent: String,
 }
 
+/// Invocations of one connection in flight at once; past it the socket is read no further
+/// until one ends (Lambda would throttle, and a flood must not grow without bound).
+const MAX_IN_FLIGHT_PER_CONNECTION: usize = 64;
+
 /// The emulator's state; [`Emulator::router`] serves it.
 pub struct Emulator {
     integration: Arc<dyn Integration>,
     routes: Vec<String>,
     stage: String,
     clients: Mutex<HashMap<String, Client>>,
+    /// Each invocation starts after a random delay up to this.
+    jitter: std::time::Duration,
 }
 
 fn now_millis() -> u64 {
@@ -123,7 +133,45 @@ impl Emulator {
             routes: routes.iter().map(|r| r.to_string()).collect(),
             stage: "local".into(),
             clients: Mutex::new(HashMap::new()),
+            jitter: std::time::Duration::ZERO,
         })
+    }
+
+    /// Like [`Emulator::new`], with each invocation delayed by a random 0..`jitter`.
+    pub fn with_jitter(
+        integration: Arc<dyn Integration>,
+        routes: &[&str],
+        jitter: std::time::Duration,
+    ) -> Arc<Self> {
+        let mut emu = Self::new(integration, routes);
+        if let Some(e) = Arc::get_mut(&mut emu) {
+            e.jitter = jitter;
+        }
+        emu
+    }
+
+    /// Runs one invocation on its own task after the jitter, as API Gateway would.
+    fn invoke_detached(
+        self: &Arc<Self>,
+        event: Value,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> tokio::task::JoinHandle<()> {
+        let emu = self.clone();
+        tokio::spawn(async move {
+            emu.jitter_delay().await;
+            emu.call(event).await;
+            drop(permit);
+        })
+    }
+
+    async fn jitter_delay(&self) {
+        if self.jitter.is_zero() {
+            return;
+        }
+        use rand::Rng;
+        let max = self.jitter.as_micros() as u64;
+        let delay = rand::rng().random_range(0..=max);
+        tokio::time::sleep(std::time::Duration::from_micros(delay)).await;
     }
 
     /// The WebSocket endpoint at `/ws` and the management API at `/@connections/{id}`.
@@ -380,6 +428,7 @@ async fn serve_socket(
             None => (String::new(), String::new(), now_millis()),
         }
     };
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT_PER_CONNECTION));
     let mut close_code = 1005;
     let mut close_reason = String::new();
     // Set when the server ends the socket because of what the client sent: the close frame
@@ -437,8 +486,10 @@ async fn serve_socket(
         );
         ctx["messageId"] = Value::String(crate::signaling::new_id("MS_"));
         let event = json!({ "requestContext": ctx, "body": body, "isBase64Encoded": false });
-        // One frame at a time per connection keeps a client's frames in order.
-        emu.call(event).await;
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        emu.invoke_detached(event, Some(permit));
     }
     if let Some((code, reason, sound)) = refusal {
         // Tell the client why, as API Gateway does, before the socket goes.
@@ -472,7 +523,12 @@ async fn serve_socket(
     );
     ctx["disconnectStatusCode"] = json!(close_code);
     ctx["disconnectReason"] = json!(close_reason);
-    emu.call(json!({ "requestContext": ctx, "isBase64Encoded": false }))
+    // Like the messages, `$disconnect` may overtake invocations still in flight.
+    let _ = emu
+        .invoke_detached(
+            json!({ "requestContext": ctx, "isBase64Encoded": false }),
+            None,
+        )
         .await;
 }
 

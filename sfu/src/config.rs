@@ -9,12 +9,15 @@
 //! | `VEET_SFU_UDP_PORT_MIN`/`MAX` | ephemeral | UDP port range for media sockets |
 //! | `VEET_SFU_HTTP_ADDR` | `0.0.0.0:9090` | where `/metrics` and `/healthz` listen |
 //! | `VEET_SFU_ICE_SERVERS` | none | comma-separated STUN/TURN URLs handed to clients |
-//! | `VEET_SFU_HEARTBEAT_MS` / `VEET_SFU_TTL_MS` | 2000 / 10000 | registry heartbeat period and TTL |
+//! | `VEET_SFU_HEARTBEAT_MS` / `VEET_SFU_TTL_MS` | 1000 / 3000 | registry heartbeat period and TTL: a node that misses its TTL is dead and its rooms move |
+//! | `VEET_REGION` (else `AWS_REGION`) | none | the node's region; rooms moved off a draining or dead node prefer nodes here |
+//! | `VEET_NODE_MAX_PARTICIPANTS` | 0 | rooms moved here skip nodes hosting this many participants (0: no limit) |
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use veet_core::protocol::IceServer;
+use veet_core::routing::SelectorConfig;
 
 /// How one SFU node runs.
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ pub struct SfuConfig {
     pub heartbeat_interval: Duration,
     pub node_ttl: Duration,
     pub region: String,
+    /// How rooms moved off a draining or dead node pick their new node.
+    pub selector: SelectorConfig,
 }
 
 impl Default for SfuConfig {
@@ -41,9 +46,10 @@ impl Default for SfuConfig {
             udp_ports: None,
             http_addr: Some(SocketAddr::from(([0, 0, 0, 0], 9090))),
             ice_servers: Vec::new(),
-            heartbeat_interval: Duration::from_secs(2),
-            node_ttl: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(1),
+            node_ttl: Duration::from_secs(3),
             region: String::new(),
+            selector: SelectorConfig::default(),
         }
     }
 }
@@ -109,9 +115,8 @@ impl SfuConfig {
         if let Some(v) = get("VEET_SFU_TTL_MS") {
             self.node_ttl = Duration::from_millis(v.parse()?);
         }
-        if let Some(v) = get("AWS_REGION") {
-            self.region = v;
-        }
+        self.selector = SelectorConfig::from_env();
+        self.region = self.selector.region.clone();
         Ok(self)
     }
 

@@ -6,6 +6,8 @@
 //!
 //! - [`node`]: lifecycle — registry heartbeat with load, inbox subscription, draining.
 //! - [`room`]: one task per room owning its participants and forwarders.
+//! - [`directory`]: the node's rooms by code; holds signals that arrive before their `Join`.
+//! - [`migration`]: moving rooms to other nodes (drain, a dead node's rooms, restore).
 //! - [`participant`]: a participant's peer connections and their event handler.
 //! - [`forwarder`]: one published track fanned out to its subscribers.
 //! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
@@ -14,10 +16,12 @@
 //! - [`config`]: `VEET_SFU_*` settings.
 
 pub mod config;
+pub mod directory;
 pub mod forwarder;
 pub mod http;
 pub mod media;
 pub mod metrics;
+pub mod migration;
 pub mod negotiation;
 pub mod node;
 pub mod participant;

@@ -1,13 +1,12 @@
 //! An SFU node's lifecycle: register and heart-beat its load, take routed messages from its
-//! inbox and hand them to its rooms, drain on shutdown.
+//! inbox and hand them to its rooms, watch the fleet (move the rooms of nodes that died,
+//! restore rooms a Redis restart lost), and on shutdown move its rooms to other nodes.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use veet_core::gateway::ClientGateway;
 use veet_core::protocol::{CloseReason, NodeMessage};
@@ -15,15 +14,16 @@ use veet_core::routing::{NodeInfo, NodeLoad, Routing};
 use veet_core::webhook::Webhooks;
 
 use crate::config::SfuConfig;
+use crate::directory::{RoomDirectory, Routed};
 use crate::media::PeerFactory;
 use crate::metrics::Metrics;
+use crate::migration::FleetWatch;
 use crate::room::{self, NodeContext, RoomEvent};
 
 /// A running SFU node.
 pub struct SfuNode {
     config: Arc<SfuConfig>,
     ctx: Arc<NodeContext>,
-    rooms: Mutex<HashMap<String, mpsc::Sender<RoomEvent>>>,
     draining: AtomicBool,
     /// Forwarded bitrate over the last heartbeat period.
     forwarded_bps: AtomicU64,
@@ -49,11 +49,13 @@ impl SfuNode {
             webhooks: webhooks.clone(),
             factory: Arc::new(PeerFactory::new(config.clone(), metrics.clone())?),
             metrics,
+            selector: Arc::from(config.selector.build()),
+            directory: RoomDirectory::default(),
+            tick: config.heartbeat_interval,
         });
         let node = Arc::new(Self {
             config,
             ctx,
-            rooms: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             forwarded_bps: AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
@@ -86,10 +88,6 @@ impl SfuNode {
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<RoomEvent>>> {
-        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The figures the registry compares nodes by.
@@ -128,7 +126,10 @@ impl SfuNode {
 
     async fn heartbeat_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.config.heartbeat_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last = (std::time::Instant::now(), 0u64);
+        let mut fleet = FleetWatch::default();
+        let mut generation: Option<String> = None;
         loop {
             tick.tick().await;
             let bytes = self.ctx.metrics.bytes_forwarded.load(Ordering::Relaxed);
@@ -138,8 +139,37 @@ impl SfuNode {
             last = (std::time::Instant::now(), bytes);
             if let Err(e) = self.heartbeat().await {
                 tracing::warn!(error = %e, "heartbeat failed");
+                continue;
+            }
+            self.check_generation(&mut generation).await;
+            if !self.is_draining() {
+                if let Err(e) = fleet.check(&self.ctx).await {
+                    tracing::warn!(error = %e, "fleet check failed");
+                }
             }
         }
+    }
+
+    /// Restores this node's rooms when the routing store lost its data.
+    async fn check_generation(&self, seen: &mut Option<String>) {
+        let current = match self.ctx.routing.nodes.generation().await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the routing generation");
+                return;
+            }
+        };
+        if seen.as_ref().is_some_and(|s| *s != current) {
+            let rooms = self.ctx.directory.all();
+            tracing::warn!(
+                rooms = rooms.len(),
+                "the routing store lost its data; restoring our rooms"
+            );
+            for (_, tx) in rooms {
+                let _ = tx.send(RoomEvent::Restore).await;
+            }
+        }
+        *seen = Some(current);
     }
 
     async fn inbox_loop(self: Arc<Self>, mut inbox: veet_core::routing::Inbox) {
@@ -151,41 +181,42 @@ impl SfuNode {
 
     /// Hands a message to its room's task, starting the room on a join.
     fn route(&self, message: NodeMessage) {
-        let code = message.room().to_owned();
-        let is_join = matches!(message, NodeMessage::Join { .. });
-        let mut rooms = self.rooms();
-        rooms.retain(|_, tx| !tx.is_closed());
-        let tx = match rooms.get(&code) {
-            Some(tx) => tx.clone(),
-            None if is_join => {
+        let now = Instant::now();
+        let dir = &self.ctx.directory;
+        match dir.route(message.clone(), now) {
+            Routed::StartRoom => {
+                let code = message.room().to_owned();
                 let tx = room::spawn(code.clone(), self.ctx.clone());
-                rooms.insert(code.clone(), tx.clone());
-                tx
+                dir.start(&code, tx, message, now);
             }
-            None => {
-                tracing::debug!(room = %code, "message for a room not on this node");
-                return;
+            Routed::Held => {
+                tracing::debug!(room = %message.room(), "message for a room not here yet; held");
             }
-        };
-        drop(rooms);
-        if let Err(e) = tx.try_send(RoomEvent::Message(message)) {
-            tracing::warn!(room = %code, error = %e, "room queue full; message dropped");
+            Routed::Delivered | Routed::Dropped => {}
         }
     }
 
-    /// Stops taking rooms, tells every client to rejoin elsewhere, and deregisters.
+    /// Stops taking rooms and moves each to another live node (clients follow without
+    /// leaving the meeting); rooms with nowhere to go are closed. Then deregisters.
     pub async fn drain(&self, grace: Duration) {
         self.draining.store(true, Ordering::Release);
         if let Err(e) = self.heartbeat().await {
             tracing::warn!(error = %e, "could not announce draining");
         }
-        let rooms: Vec<mpsc::Sender<RoomEvent>> = self.rooms().values().cloned().collect();
-        tracing::info!(rooms = rooms.len(), "draining: closing rooms");
-        for tx in &rooms {
-            let _ = tx.send(RoomEvent::Close(CloseReason::NodeDraining)).await;
-        }
+        let rooms = self.ctx.directory.all();
+        tracing::info!(rooms = rooms.len(), "draining: moving rooms");
         let deadline = tokio::time::Instant::now() + grace;
-        while rooms.iter().any(|tx| !tx.is_closed()) && tokio::time::Instant::now() < deadline {
+        let mut senders = Vec::with_capacity(rooms.len());
+        for (_, tx) in rooms {
+            let _ = tx
+                .send(RoomEvent::Migrate {
+                    reason: CloseReason::NodeDraining,
+                    until: deadline,
+                })
+                .await;
+            senders.push(tx);
+        }
+        while senders.iter().any(|tx| !tx.is_closed()) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         for t in self.tasks().drain(..) {

@@ -1,10 +1,17 @@
 //! A room on this node, run as one task (an actor): it owns its participants and forwarders,
 //! so no locks guard room state. Routed messages and peer connection events arrive on one
 //! channel and are handled in order.
+//!
+//! A room is *serving* while the routing store names this node (at the room's epoch) as its
+//! host; only then does it write shared state. When it moves away (this node drains, or it
+//! finds on a tick that another node took it over while this one was unreachable) it is
+//! *leaving*: it keeps forwarding on the old connections until clients have moved or a
+//! deadline passes, then closes them without touching shared state.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
@@ -16,15 +23,19 @@ use veet_core::protocol::{
     CloseReason, ErrorCode, NodeMessage, ParticipantInfo, PeerRole, ServerFrame, Signal, TrackInfo,
     TrackKind, TrackSource,
 };
-use veet_core::routing::{ParticipantRecord, Routing};
+use veet_core::routing::{
+    unix_millis, Assignment, Connection, NodeSelector, ParticipantRecord, Restore, Routing,
+};
 use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
+use crate::directory::{RoomDirectory, EARLY_PER_ROOM, EARLY_TTL};
 use crate::forwarder::TrackForwarder;
 use crate::media::PeerFactory;
 use crate::metrics::Metrics;
+use crate::migration;
 use crate::negotiation::NegotiationStep;
 use crate::participant::{Participant, PeerEvents};
 
@@ -40,6 +51,11 @@ pub struct NodeContext {
     pub webhooks: Option<Arc<Webhooks>>,
     pub factory: Arc<PeerFactory>,
     pub metrics: Arc<Metrics>,
+    /// Picks where rooms moving off a node go.
+    pub selector: Arc<dyn NodeSelector>,
+    pub directory: RoomDirectory,
+    /// How often a room checks it is still this node's (the heartbeat period).
+    pub tick: Duration,
 }
 
 /// Input to a room's task.
@@ -58,8 +74,24 @@ pub enum RoomEvent {
         role: PeerRole,
         state: RTCPeerConnectionState,
     },
-    /// Close the room for everyone (the node drains).
+    /// Close the room for everyone.
     Close(CloseReason),
+    /// Move the room to another node (this one drains), serving the old connections until
+    /// `until`; close it if no node can take it.
+    Migrate {
+        reason: CloseReason,
+        until: tokio::time::Instant,
+    },
+    /// The routing store lost its data: record the room again.
+    Restore,
+}
+
+/// Where a room stands on this node (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Serving,
+    Leaving { until: tokio::time::Instant },
+    Closed,
 }
 
 /// A room's state, owned by its task.
@@ -69,6 +101,11 @@ pub struct Room {
     events: mpsc::Sender<RoomEvent>,
     participants: HashMap<String, Participant>,
     forwarders: HashMap<String, Arc<TrackForwarder>>,
+    phase: Phase,
+    /// The assignment epoch this node serves the room at.
+    epoch: u64,
+    /// Signals for participants whose `Join` has not arrived yet.
+    early: Vec<(Instant, NodeMessage)>,
 }
 
 /// Starts a room's task; returns where to send it events.
@@ -80,6 +117,9 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         events: tx.clone(),
         participants: HashMap::new(),
         forwarders: HashMap::new(),
+        phase: Phase::Serving,
+        epoch: 0,
+        early: Vec::new(),
     };
     tokio::spawn(room.run(rx));
     tx
@@ -89,29 +129,62 @@ impl Room {
     async fn run(mut self, mut rx: mpsc::Receiver<RoomEvent>) {
         Metrics::gauge(&self.ctx.metrics.rooms, 1);
         tracing::info!(room = %self.code, "room opened on this node");
-        while let Some(event) = rx.recv().await {
-            let closing = matches!(event, RoomEvent::Close(_));
-            self.handle(event).await;
-            if self.participants.is_empty() || closing {
-                break;
+        let mut tick = tokio::time::interval(self.ctx.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.reset();
+        loop {
+            let event = tokio::select! {
+                e = rx.recv() => match e {
+                    Some(e) => Some(e),
+                    None => break,
+                },
+                _ = tick.tick() => None,
+            };
+            match event {
+                Some(event) => self.handle(event).await,
+                None => self.check_still_ours().await,
+            }
+            match self.phase {
+                Phase::Serving if self.participants.is_empty() => {
+                    if self
+                        .ctx
+                        .directory
+                        .retire_if_idle(&self.code, &self.events, &rx)
+                    {
+                        break;
+                    }
+                }
+                Phase::Serving => {}
+                Phase::Leaving { until } => {
+                    if self.participants.is_empty() || tokio::time::Instant::now() >= until {
+                        break;
+                    }
+                }
+                Phase::Closed => break,
             }
         }
-        // Anything still here (a close) leaves now.
-        let ids: Vec<String> = self.participants.keys().cloned().collect();
-        for id in ids {
-            self.remove(&id).await;
+        if matches!(self.phase, Phase::Serving | Phase::Closed) {
+            // Anything still here (a close) leaves now.
+            let ids: Vec<String> = self.participants.keys().cloned().collect();
+            for id in ids {
+                self.remove(&id).await;
+            }
         }
+        self.close_quietly().await;
+        self.ctx.directory.retire(&self.code, &self.events);
         Metrics::gauge(&self.ctx.metrics.rooms, -1);
-        if let Err(e) = self
-            .ctx
-            .routing
-            .rooms
-            .delete_room_if_empty(&self.code)
-            .await
-        {
-            tracing::warn!(room = %self.code, error = %e, "could not free the room");
+        if self.phase == Phase::Serving {
+            if let Err(e) = self
+                .ctx
+                .routing
+                .rooms
+                .delete_room_if_empty(&self.code)
+                .await
+            {
+                tracing::warn!(room = %self.code, error = %e, "could not free the room");
+            }
         }
-        tracing::info!(room = %self.code, "room closed on this node");
+        tracing::info!(room = %self.code, phase = ?self.phase, "room closed on this node");
     }
 
     async fn handle(&mut self, event: RoomEvent) {
@@ -127,29 +200,220 @@ impl Room {
                 role,
                 state,
             } => self.on_peer_state(&participant_id, role, state).await,
-            RoomEvent::Close(reason) => {
-                let frame = ServerFrame::RoomClosed { reason };
-                for p in self.participants.values() {
-                    let _ = self.ctx.gateway.send(&p.connection_id, &frame).await;
+            RoomEvent::Close(reason) => self.close_for_everyone(reason).await,
+            RoomEvent::Migrate { reason, until } => self.move_away(reason, until).await,
+            RoomEvent::Restore => self.restore().await,
+        }
+    }
+
+    /// Tells everyone the meeting is over; the room then closes.
+    async fn close_for_everyone(&mut self, reason: CloseReason) {
+        let frame = ServerFrame::RoomClosed { reason };
+        let ids = self.participants.values().map(|p| p.connection_id.as_str());
+        send_to_all(self.ctx.gateway.as_ref(), ids, &frame).await;
+        self.phase = Phase::Closed;
+    }
+
+    /// Stops serving: later messages for the room start a new task (the room may come back).
+    fn leave(&mut self, until: tokio::time::Instant) {
+        self.phase = Phase::Leaving { until };
+        self.ctx.directory.retire(&self.code, &self.events);
+    }
+
+    /// This node drains: hand the room to another node, or end it when there is none.
+    async fn move_away(&mut self, reason: CloseReason, until: tokio::time::Instant) {
+        if self.phase != Phase::Serving {
+            return;
+        }
+        let me = self.ctx.node_id.clone();
+        let target = match migration::pick_target(&self.ctx, &me).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(room = %self.code, error = %e, "cannot look for a node to move to");
+                None
+            }
+        };
+        let Some(target) = target else {
+            tracing::info!(room = %self.code, "no other node can take the room; ending it");
+            self.close_for_everyone(reason).await;
+            return;
+        };
+        match self
+            .ctx
+            .routing
+            .rooms
+            .reassign_room(&self.code, &me, &target)
+            .await
+        {
+            Ok(Some(assignment)) => {
+                let records = self.records();
+                if let Err(e) =
+                    migration::hand_over(&self.ctx, &self.code, &assignment, &records, reason).await
+                {
+                    tracing::warn!(room = %self.code, error = %e, "hand-over failed");
                 }
+                self.leave(until);
+            }
+            Ok(None) => {
+                // Someone else moved it already (we were thought dead): just let go.
+                self.leave(tokio::time::Instant::now());
+            }
+            Err(e) => {
+                tracing::warn!(room = %self.code, error = %e, "could not move the room; ending it");
+                self.close_for_everyone(reason).await;
             }
         }
     }
 
+    /// Fencing: a room another node took over (this node was paused, partitioned or thought
+    /// dead) lets go of its stale connections and never writes shared state again.
+    async fn check_still_ours(&mut self) {
+        if self.phase != Phase::Serving {
+            return;
+        }
+        if let Ok(Some(info)) = self.ctx.routing.rooms.room(&self.code).await {
+            match info.node {
+                Some(node) if node == self.ctx.node_id => self.epoch = self.epoch.max(info.epoch),
+                Some(node) => {
+                    tracing::warn!(room = %self.code, now_on = %node, "the room moved while this node was away; letting go");
+                    self.leave(tokio::time::Instant::now());
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Whether this node may still write the room's shared state.
+    async fn owns_room(&mut self) -> bool {
+        self.check_still_ours().await;
+        self.phase == Phase::Serving
+    }
+
+    /// The participants as the routing store should have them.
+    fn records(&self) -> Vec<ParticipantRecord> {
+        self.participants
+            .values()
+            .map(|p| {
+                let mut info = p.info.clone();
+                info.tracks = self
+                    .forwarders
+                    .values()
+                    .filter(|f| f.publisher_id == info.id)
+                    .map(|f| f.track_info())
+                    .collect();
+                ParticipantRecord {
+                    info,
+                    connection_id: p.connection_id.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Records the room, its participants and their connections again after the routing
+    /// store lost them; if another node has the room now, moves the participants there.
+    async fn restore(&mut self) {
+        if self.phase != Phase::Serving {
+            return;
+        }
+        let records = self.records();
+        let assignment = Assignment {
+            node: self.ctx.node_id.clone(),
+            epoch: self.epoch,
+        };
+        let routing = &self.ctx.routing;
+        match routing
+            .rooms
+            .restore_room(&self.code, &assignment, &records)
+            .await
+        {
+            Ok(Restore::Restored { added }) => {
+                for r in &records {
+                    let conn = Connection {
+                        id: r.connection_id.clone(),
+                        room: self.code.clone(),
+                        identity: r.info.identity.clone(),
+                        name: r.info.name.clone(),
+                        grants: r.info.grants,
+                        participant_id: Some(r.info.id.clone()),
+                        connected_at: unix_millis(),
+                    };
+                    if routing
+                        .connections
+                        .connection(&conn.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_none()
+                    {
+                        if let Err(e) = routing.connections.put_connection(&conn).await {
+                            tracing::warn!(error = %e, "could not restore a connection");
+                        }
+                    }
+                }
+                tracing::info!(room = %self.code, added, "room restored in the routing store");
+            }
+            Ok(Restore::Elsewhere(a)) => {
+                tracing::warn!(room = %self.code, on = %a.node, "restored room lives elsewhere now; moving there");
+                if let Err(e) = migration::hand_over(
+                    &self.ctx,
+                    &self.code,
+                    &a,
+                    &records,
+                    CloseReason::NodeFailed,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "hand-over failed");
+                }
+                self.leave(tokio::time::Instant::now() + Duration::from_secs(10));
+            }
+            Err(e) => tracing::warn!(room = %self.code, error = %e, "restore failed"),
+        }
+    }
+
+    /// Closes every connection without telling anyone or touching shared state.
+    async fn close_quietly(&mut self) {
+        let tracks = self.forwarders.len() as i64;
+        self.forwarders.clear();
+        Metrics::gauge(&self.ctx.metrics.tracks, -tracks);
+        for (_, mut p) in self.participants.drain() {
+            Metrics::gauge(&self.ctx.metrics.participants, -1);
+            p.close().await;
+        }
+    }
+
     async fn on_message(&mut self, message: NodeMessage) {
+        if self.phase != Phase::Serving {
+            return;
+        }
         match message {
             NodeMessage::Join {
                 connection_id,
                 participant,
+                epoch,
                 ..
-            } => self.join(participant, connection_id).await,
+            } => {
+                self.epoch = self.epoch.max(epoch);
+                let id = participant.id.clone();
+                self.join(participant, connection_id).await;
+                self.replay_early(&id).await;
+            }
             NodeMessage::Leave { participant_id, .. } => self.remove(&participant_id).await,
             NodeMessage::Signal {
                 participant_id,
                 role,
                 signal,
-                ..
+                room,
             } => {
+                if !self.participants.contains_key(&participant_id) {
+                    self.hold_early(NodeMessage::Signal {
+                        room,
+                        participant_id,
+                        role,
+                        signal,
+                    });
+                    return;
+                }
                 Metrics::add(&self.ctx.metrics.signals_handled, 1);
                 if let Err(e) = self.signal(&participant_id, role, signal).await {
                     tracing::warn!(room = %self.code, participant = %participant_id, ?role, error = %e, "signal failed");
@@ -177,17 +441,47 @@ impl Room {
                 }
             }
             NodeMessage::CloseRoom { reason, .. } => {
-                Box::pin(self.handle(RoomEvent::Close(reason))).await;
-                let ids: Vec<String> = self.participants.keys().cloned().collect();
-                for id in ids {
-                    self.remove(&id).await;
-                }
+                self.close_for_everyone(reason).await;
             }
+        }
+    }
+
+    /// Keeps a signal for a participant whose `Join` is still on its way (bounded, short-lived).
+    fn hold_early(&mut self, message: NodeMessage) {
+        let now = Instant::now();
+        self.early
+            .retain(|(at, _)| now.duration_since(*at) < EARLY_TTL);
+        if self.early.len() < EARLY_PER_ROOM {
+            self.early.push((now, message));
+        } else {
+            tracing::warn!(room = %self.code, "too many early signals; one dropped");
+        }
+    }
+
+    async fn replay_early(&mut self, participant_id: &str) {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.early)
+            .into_iter()
+            .partition(|(_, m)| matches!(m, NodeMessage::Signal { participant_id: p, .. } if p == participant_id));
+        self.early = rest;
+        for (_, m) in mine {
+            Box::pin(self.on_message(m)).await;
         }
     }
 
     async fn join(&mut self, info: ParticipantInfo, connection_id: String) {
         if self.participants.contains_key(&info.id) {
+            return;
+        }
+        // Signaling records a participant before routing its `Join`: one that is gone
+        // already left (its socket closed mid-join) and must not linger here.
+        if let Ok(None) = self
+            .ctx
+            .routing
+            .rooms
+            .participant(&self.code, &info.id)
+            .await
+        {
+            tracing::debug!(room = %self.code, participant = %info.id, "join for a participant who already left");
             return;
         }
         Metrics::gauge(&self.ctx.metrics.participants, 1);
@@ -387,6 +681,9 @@ impl Room {
     }
 
     async fn on_track(&mut self, participant_id: &str, track: Arc<dyn TrackRemote>) {
+        if self.phase != Phase::Serving {
+            return;
+        }
         let Some(p) = self.participants.get(participant_id) else {
             return;
         };
@@ -431,11 +728,17 @@ impl Room {
             let _ = events.send(RoomEvent::TrackEnded { track_id: id }).await;
         });
         self.forwarders.insert(info.id.clone(), forwarder.clone());
-        self.update_record(participant_id, |rec| {
-            rec.info.tracks.retain(|t| t.id != info.id);
-            rec.info.tracks.push(info.clone());
-        })
-        .await;
+        if self.phase == Phase::Serving {
+            if let Err(e) = self
+                .ctx
+                .routing
+                .rooms
+                .put_track(&self.code, participant_id, &info)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record a published track");
+            }
+        }
         if let Some(w) = &self.ctx.webhooks {
             let mut event =
                 WebhookEvent::new(EventKind::TrackPublished, &self.code).with_track(info.clone());
@@ -522,6 +825,13 @@ impl Room {
             return;
         };
         Metrics::gauge(&self.ctx.metrics.tracks, -1);
+        if self.phase != Phase::Serving {
+            // A room that moved away tells nobody: the tracks live on at the new node.
+            for s in self.participants.values_mut() {
+                s.down_tracks.remove(track_id);
+            }
+            return;
+        }
         let publisher = forwarder.publisher_id.clone();
         let mut changed = Vec::new();
         for s in self.participants.values_mut() {
@@ -538,10 +848,17 @@ impl Room {
         for s in changed {
             self.renegotiate(&s).await;
         }
-        self.update_record(&publisher, |rec| {
-            rec.info.tracks.retain(|t| t.id != track_id)
-        })
-        .await;
+        if self.owns_room().await {
+            if let Err(e) = self
+                .ctx
+                .routing
+                .rooms
+                .remove_track(&self.code, &publisher, track_id)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record an unpublished track");
+            }
+        }
         if let Some(w) = &self.ctx.webhooks {
             let mut event = WebhookEvent::new(EventKind::TrackUnpublished, &self.code)
                 .with_track(forwarder.track_info());
@@ -629,7 +946,18 @@ impl Room {
                     p.subscriber_connected.store(false, Ordering::Relaxed);
                 }
             }
+            RTCPeerConnectionState::Failed
+            | RTCPeerConnectionState::Closed
+            | RTCPeerConnectionState::Disconnected
+                if matches!(self.phase, Phase::Leaving { .. }) =>
+            {
+                // The client moved on and dropped its old connection.
+                self.remove(participant_id).await;
+            }
             RTCPeerConnectionState::Failed => {
+                if !self.owns_room().await {
+                    return;
+                }
                 // The client is unreachable: it leaves, as if its socket had closed.
                 tracing::info!(room = %self.code, participant = participant_id, ?role, "peer connection failed; removing participant");
                 let Some(connection_id) = self
@@ -668,24 +996,6 @@ impl Room {
         .await
         {
             tracing::warn!(error = %e, "could not remove participant from routing");
-        }
-    }
-
-    async fn update_record(
-        &self,
-        participant_id: &str,
-        change: impl FnOnce(&mut ParticipantRecord),
-    ) {
-        let rooms = &self.ctx.routing.rooms;
-        match rooms.participant(&self.code, participant_id).await {
-            Ok(Some(mut rec)) => {
-                change(&mut rec);
-                if let Err(e) = rooms.update_participant(&self.code, &rec).await {
-                    tracing::warn!(error = %e, "could not update participant record");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read participant record"),
         }
     }
 

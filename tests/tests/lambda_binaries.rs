@@ -238,6 +238,7 @@ async fn signaling_binary_serves_websocket_events() {
             room,
             connection_id,
             participant,
+            ..
         } => {
             assert_eq!(room, ROOM);
             assert_eq!(connection_id, alice);

@@ -103,6 +103,7 @@ async fn routed_frames_reach_the_assigned_nodes_inbox(backend: Backend) {
             room: ROOM.into(),
             connection_id: connection_id.clone(),
             participant: me.clone(),
+            epoch: 1,
         }
     );
 

@@ -12,9 +12,10 @@ use veet_core::protocol::{
 };
 use veet_core::routing::memory::MemoryRouting;
 use veet_core::routing::redis::RedisRouting;
+use veet_core::routing::selector::LeastLoaded;
 use veet_core::routing::{
-    unix_millis, AddOutcome, Connection, Inbox, NodeInfo, NodeLoad, ParticipantRecord, Removal,
-    RoomSettings, Routing,
+    unix_millis, AddOutcome, Assignment, Connection, Inbox, NodeInfo, NodeLoad, ParticipantRecord,
+    Removal, Restore, RoomSettings, Routing,
 };
 use veet_tests::{eventually, fake_node, RedisServer, WAIT};
 
@@ -75,7 +76,11 @@ suite!(
     capacity_is_enforced,
     settings_apply_from_the_moment_a_room_exists,
     same_identity_replaces_earlier_participant,
-    update_participant_only_updates_present_participants,
+    track_updates_are_atomic_field_updates,
+    set_participant_never_resurrects_a_closed_connection,
+    reassignment_is_a_compare_and_set_with_epochs,
+    restore_puts_back_a_lost_room_unless_it_lives_elsewhere,
+    generation_is_stable_until_the_data_is_lost,
     delete_room_if_empty_only_when_empty,
     node_registry_heartbeat_ordering_deregister,
     node_expires_after_its_ttl,
@@ -434,44 +439,337 @@ async fn same_identity_replaces_earlier_participant(f: Fixture) {
     assert_eq!(r.rooms.participants("room-1").await.unwrap().len(), 2);
 }
 
-async fn update_participant_only_updates_present_participants(f: Fixture) {
-    let r = f.routing().await;
-    let mut a = participant("PA_a", "alice", 1);
-    a.info.tracks.push(TrackInfo {
-        id: "TR_1".into(),
+fn track(id: &str) -> TrackInfo {
+    TrackInfo {
+        id: id.into(),
         kind: TrackKind::Audio,
         source: TrackSource::Microphone,
         muted: false,
-    });
-    r.rooms.add_participant("room-1", &a).await.unwrap();
-    a.track_mut("TR_1").expect("track").muted = true;
-    assert!(r.rooms.update_participant("room-1", &a).await.unwrap());
-    assert_eq!(
-        f.routing()
-            .await
-            .rooms
-            .participant("room-1", "PA_a")
-            .await
-            .unwrap(),
-        Some(a.clone())
-    );
+    }
+}
 
-    let ghost = participant("PA_ghost", "ghost", 2);
-    assert!(!r.rooms.update_participant("room-1", &ghost).await.unwrap());
+async fn track_updates_are_atomic_field_updates(f: Fixture) {
+    let r = f.routing().await;
+    let a = participant("PA_a", "alice", 1);
+    r.rooms.add_participant("room-1", &a).await.unwrap();
+    assert!(r
+        .rooms
+        .put_track("room-1", "PA_a", &track("TR_1"))
+        .await
+        .unwrap());
+    assert!(r
+        .rooms
+        .put_track("room-1", "PA_a", &track("TR_2"))
+        .await
+        .unwrap());
+    assert!(r
+        .rooms
+        .set_track_muted("room-1", "PA_a", "TR_1", true)
+        .await
+        .unwrap());
+    assert!(!r
+        .rooms
+        .set_track_muted("room-1", "PA_a", "TR_none", true)
+        .await
+        .unwrap());
+    let got = f
+        .routing()
+        .await
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    let muted: Vec<(String, bool)> = got
+        .info
+        .tracks
+        .iter()
+        .map(|t| (t.id.clone(), t.muted))
+        .collect();
+    assert_eq!(muted, [("TR_1".into(), true), ("TR_2".into(), false)]);
+    // Replacing a track keeps its place; removing the last leaves an empty list.
+    let mut replaced = track("TR_2");
+    replaced.kind = TrackKind::Video;
+    assert!(r
+        .rooms
+        .put_track("room-1", "PA_a", &replaced)
+        .await
+        .unwrap());
+    assert!(r
+        .rooms
+        .remove_track("room-1", "PA_a", "TR_1")
+        .await
+        .unwrap());
+    assert!(!r
+        .rooms
+        .remove_track("room-1", "PA_a", "TR_1")
+        .await
+        .unwrap());
+    assert!(r
+        .rooms
+        .remove_track("room-1", "PA_a", "TR_2")
+        .await
+        .unwrap());
+    let got = r
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got.info.tracks.is_empty());
+    assert_eq!(got.info.name, a.info.name);
+    // Absent participants and rooms are left alone.
+    assert!(!r
+        .rooms
+        .put_track("room-1", "PA_ghost", &track("TR_1"))
+        .await
+        .unwrap());
+    assert!(!r
+        .rooms
+        .put_track("room-2", "PA_a", &track("TR_1"))
+        .await
+        .unwrap());
     assert_eq!(
         r.rooms.participant("room-1", "PA_ghost").await.unwrap(),
         None
     );
-    assert!(!r.rooms.update_participant("room-2", &a).await.unwrap());
-    assert_eq!(r.rooms.participant("room-2", "PA_a").await.unwrap(), None);
-    assert_eq!(r.rooms.participants("room-1").await.unwrap().len(), 1);
+
+    // Concurrent updates from different handles (the node publishing, signaling muting)
+    // are all kept: no read-modify-write of the whole record.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let h = f.routing().await;
+        tasks.push(tokio::spawn(async move {
+            h.rooms
+                .put_track("room-1", "PA_a", &track(&format!("TR_c{i}")))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    let got = r
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.info.tracks.len(), 20, "{:?}", got.info.tracks);
+}
+
+async fn set_participant_never_resurrects_a_closed_connection(f: Fixture) {
+    let r = f.routing().await;
+    let c = Connection {
+        id: "conn-1".into(),
+        room: "room-1".into(),
+        identity: "alice".into(),
+        name: "Alice ünïcode \"q\"".into(),
+        grants: Grants::default(),
+        participant_id: None,
+        connected_at: 1_796_171_432_123,
+    };
+    r.connections.put_connection(&c).await.unwrap();
+    assert!(r
+        .connections
+        .set_participant("conn-1", Some("PA_1"))
+        .await
+        .unwrap());
+    let got = r.connections.connection("conn-1").await.unwrap().unwrap();
+    assert_eq!(got.participant_id.as_deref(), Some("PA_1"));
+    assert_eq!(got.name, c.name);
+    assert_eq!(got.connected_at, c.connected_at);
+    assert!(r.connections.set_participant("conn-1", None).await.unwrap());
+    assert_eq!(
+        r.connections.connection("conn-1").await.unwrap(),
+        Some(c.clone())
+    );
+    // `$disconnect` ran first: a late join must not store the connection again.
+    r.connections.remove_connection("conn-1").await.unwrap();
+    assert!(!r
+        .connections
+        .set_participant("conn-1", Some("PA_2"))
+        .await
+        .unwrap());
+    assert_eq!(r.connections.connection("conn-1").await.unwrap(), None);
+}
+
+async fn reassignment_is_a_compare_and_set_with_epochs(f: Fixture) {
+    let r = f.routing().await;
+    for id in ["node-a", "node-b", "node-c"] {
+        r.nodes
+            .heartbeat(&node(id, 0), Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    let first = r
+        .assign_node("room-1", &LeastLoaded)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first,
+        Assignment {
+            node: "node-a".into(),
+            epoch: 1
+        }
+    );
+    // Assigned rooms keep their node and epoch.
+    assert_eq!(
+        r.assign_node("room-1", &LeastLoaded).await.unwrap(),
+        Some(first.clone())
+    );
+    let moved = r
+        .rooms
+        .reassign_room("room-1", "node-a", "node-b")
+        .await
+        .unwrap();
+    assert_eq!(
+        moved,
+        Some(Assignment {
+            node: "node-b".into(),
+            epoch: 2
+        })
+    );
+    // A second mover that still thinks the room is on node-a loses.
+    assert_eq!(
+        r.rooms
+            .reassign_room("room-1", "node-a", "node-c")
+            .await
+            .unwrap(),
+        None
+    );
+    let info = r.rooms.room("room-1").await.unwrap().unwrap();
+    assert_eq!((info.node.as_deref(), info.epoch), (Some("node-b"), 2));
+    assert_eq!(
+        r.rooms
+            .reassign_room("no-room", "node-a", "node-b")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Concurrent movers of one room: exactly one wins.
+    let mut tasks = Vec::new();
+    for to in ["node-a", "node-c"] {
+        let h = f.routing().await;
+        tasks.push(tokio::spawn(async move {
+            h.rooms.reassign_room("room-1", "node-b", to).await.unwrap()
+        }));
+    }
+    let mut wins = Vec::new();
+    for t in tasks {
+        wins.extend(t.await.unwrap());
+    }
+    assert_eq!(wins.len(), 1, "{wins:?}");
+    assert_eq!(wins[0].epoch, 3);
+}
+
+async fn restore_puts_back_a_lost_room_unless_it_lives_elsewhere(f: Fixture) {
+    let r = f.routing().await;
+    for id in ["node-a", "node-b"] {
+        r.nodes
+            .heartbeat(&node(id, 0), Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    let mut a = participant("PA_a", "alice", 1);
+    a.info.tracks.push(track("TR_a"));
+    let b = participant("PA_b", "bob", 2);
+    let on_a = Assignment {
+        node: "node-a".into(),
+        epoch: 4,
+    };
+    assert_eq!(
+        r.rooms
+            .restore_room("room-1", &on_a, &[a.clone(), b.clone()])
+            .await
+            .unwrap(),
+        Restore::Restored { added: 2 }
+    );
+    let info = r.rooms.room("room-1").await.unwrap().unwrap();
+    assert_eq!((info.node.as_deref(), info.epoch), (Some("node-a"), 4));
+    assert_eq!(
+        ids(&r.rooms.participants("room-1").await.unwrap()),
+        ["PA_a", "PA_b"]
+    );
+    assert_eq!(
+        r.rooms
+            .participant("room-1", "PA_a")
+            .await
+            .unwrap()
+            .unwrap()
+            .info
+            .tracks,
+        a.info.tracks
+    );
+    // Restoring again adds nothing; a participant who joined meanwhile stays.
+    let c = participant("PA_c", "carol", 3);
+    r.rooms.add_participant("room-1", &c).await.unwrap();
+    assert_eq!(
+        r.rooms
+            .restore_room("room-1", &on_a, &[a.clone(), b.clone()])
+            .await
+            .unwrap(),
+        Restore::Restored { added: 0 }
+    );
+    assert_eq!(r.rooms.participants("room-1").await.unwrap().len(), 3);
+    // Identity replacement still works on restored participants.
+    let a2 = participant("PA_a2", "alice", 9);
+    match r.rooms.add_participant("room-1", &a2).await.unwrap() {
+        AddOutcome::Added {
+            replaced: Some(old),
+        } => assert_eq!(old.info.id, "PA_a"),
+        other => panic!("alice's restored record should be replaced: {other:?}"),
+    }
+    // A room that went to another live node while ours was unreachable is left there.
+    r.rooms
+        .reassign_room("room-1", "node-a", "node-b")
+        .await
+        .unwrap();
+    match r
+        .rooms
+        .restore_room("room-1", &on_a, std::slice::from_ref(&b))
+        .await
+        .unwrap()
+    {
+        Restore::Elsewhere(x) => assert_eq!(x.node, "node-b"),
+        other => panic!("expected elsewhere, got {other:?}"),
+    }
+    assert!(r
+        .rooms
+        .list_rooms()
+        .await
+        .unwrap()
+        .contains(&"room-1".to_owned()));
+}
+
+async fn generation_is_stable_until_the_data_is_lost(mut f: Fixture) {
+    let r = f.routing().await;
+    let g1 = r.nodes.generation().await.unwrap();
+    assert!(!g1.is_empty());
+    assert_eq!(f.routing().await.nodes.generation().await.unwrap(), g1);
+    if let Fixture::Redis(server) = &mut f {
+        server.restart();
+    }
+    if matches!(f, Fixture::Redis(_)) {
+        let g2 = eventually("redis back after restart", || async {
+            f.routing().await.nodes.generation().await.ok()
+        })
+        .await;
+        assert_ne!(g2, g1, "a restart without persistence is a new data set");
+    }
 }
 
 async fn delete_room_if_empty_only_when_empty(f: Fixture) {
     let r = f.routing().await;
     r.nodes.heartbeat(&node("n1", 0), LONG).await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("n1")
     );
     r.rooms
@@ -585,7 +883,10 @@ async fn assign_concurrently(f: &Fixture, room: &str, n: usize) -> Vec<Option<St
         let room = room.to_owned();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            h.rooms.assign_node(&room).await.unwrap()
+            h.assign_node(&room, &LeastLoaded)
+                .await
+                .unwrap()
+                .map(|a| a.node)
         }));
     }
     let mut out = Vec::new();
@@ -629,23 +930,29 @@ async fn back_to_back_new_rooms_spread_over_nodes(f: Fixture) {
     r.nodes.heartbeat(&node("a", 0), LONG).await.unwrap();
     r.nodes.heartbeat(&node("b", 0), LONG).await.unwrap();
     let first = r
-        .rooms
-        .assign_node("room-1")
+        .assign_node("room-1", &LeastLoaded)
         .await
         .unwrap()
+        .map(|a| a.node)
         .expect("a node");
     let second = r
-        .rooms
-        .assign_node("room-2")
+        .assign_node("room-2", &LeastLoaded)
         .await
         .unwrap()
+        .map(|a| a.node)
         .expect("a node");
     assert_ne!(
         first, second,
         "a new room counts against its node before the next heartbeat"
     );
     // An assigned room keeps its node.
-    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), Some(first));
+    assert_eq!(
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node),
+        Some(first)
+    );
 }
 
 async fn dead_node_is_never_chosen(f: Fixture) {
@@ -661,10 +968,10 @@ async fn dead_node_is_never_chosen(f: Fixture) {
     assert!(got.iter().all(|n| n.as_deref() == Some("alive")), "{got:?}");
     for i in 0..10 {
         assert_eq!(
-            r.rooms
-                .assign_node(&format!("room-x{i}"))
+            r.assign_node(&format!("room-x{i}"), &LeastLoaded)
                 .await
                 .unwrap()
+                .map(|a| a.node)
                 .as_deref(),
             Some("alive")
         );
@@ -677,7 +984,11 @@ async fn draining_node_takes_no_new_rooms(f: Fixture) {
     r.nodes.heartbeat(&drain, LONG).await.unwrap();
     r.nodes.heartbeat(&node("busy", 5), LONG).await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("old-room").await.unwrap().as_deref(),
+        r.assign_node("old-room", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("drain")
     );
 
@@ -686,14 +997,21 @@ async fn draining_node_takes_no_new_rooms(f: Fixture) {
     let got = assign_concurrently(&f, "new-room", 50).await;
     assert!(got.iter().all(|n| n.as_deref() == Some("busy")), "{got:?}");
     assert_eq!(
-        r.rooms.assign_node("old-room").await.unwrap().as_deref(),
+        r.assign_node("old-room", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("drain"),
         "a draining node keeps its rooms"
     );
 
     r.nodes.deregister("busy").await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("third-room").await.unwrap(),
+        r.assign_node("third-room", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node),
         None,
         "only a draining node is left"
     );
@@ -705,7 +1023,11 @@ async fn room_of_dead_node_is_reassigned(f: Fixture) {
     r.nodes.heartbeat(&node("second", 2), LONG).await.unwrap();
     r.nodes.heartbeat(&node("third", 3), LONG).await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("first")
     );
     r.nodes.heartbeat(&node("first", 0), SHORT).await.unwrap();
@@ -726,14 +1048,30 @@ async fn room_of_dead_node_is_reassigned(f: Fixture) {
 
 async fn no_node_means_no_assignment(f: Fixture) {
     let r = f.routing().await;
-    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), None);
+    assert_eq!(
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node),
+        None
+    );
     r.nodes.heartbeat(&node("gone", 0), LONG).await.unwrap();
     r.nodes.deregister("gone").await.unwrap();
-    assert_eq!(r.rooms.assign_node("room-1").await.unwrap(), None);
+    assert_eq!(
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node),
+        None
+    );
     // And once a node appears, the room gets it.
     r.nodes.heartbeat(&node("new", 0), LONG).await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("new")
     );
 }
@@ -852,7 +1190,11 @@ async fn redis_inbox_survives_server_restart() {
     // Publishing (the connection manager) and the registry work again too.
     r.nodes.heartbeat(&node("n1", 0), LONG).await.unwrap();
     assert_eq!(
-        r.rooms.assign_node("room-1").await.unwrap().as_deref(),
+        r.assign_node("room-1", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("n1")
     );
 }
@@ -920,7 +1262,11 @@ async fn empty_room_waits_out_its_timeout(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(
-        r.rooms.assign_node("lobby").await.unwrap().as_deref(),
+        r.assign_node("lobby", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("n1")
     );
     r.rooms
@@ -940,7 +1286,11 @@ async fn empty_room_waits_out_its_timeout(f: Fixture) {
 
     // Someone comes back in time: the room stays, whatever the clock says.
     assert_eq!(
-        r.rooms.assign_node("lobby").await.unwrap().as_deref(),
+        r.assign_node("lobby", &LeastLoaded)
+            .await
+            .unwrap()
+            .map(|a| a.node)
+            .as_deref(),
         Some("n1")
     );
     r.rooms

@@ -49,7 +49,7 @@ export type IceServer = { urls: Array<string>, username?: string, credential?: s
 
 export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", };
 
-export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "internal";
+export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
 
 export type CloseReason = "deleted" | "node_draining" | "node_failed";
 
@@ -65,7 +65,7 @@ participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type
 /**
  * Unique id, so clients can de-duplicate after a reconnect.
  */
-id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, };
+id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, } | { "type": "migrate", reason: CloseReason, };
 
 export const MAX_FRAME_BYTES = 32768;
 export const MAX_CHAT_CHARS = 4000;

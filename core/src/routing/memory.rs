@@ -62,6 +62,7 @@ impl State {
 
 /// Routing state held in this process.
 pub struct MemoryRouting {
+    generation: String,
     state: Mutex<State>,
     inboxes: Mutex<HashMap<String, broadcast::Sender<NodeMessage>>>,
 }
@@ -75,6 +76,7 @@ impl Default for MemoryRouting {
 impl MemoryRouting {
     pub fn new() -> Self {
         Self {
+            generation: format!("mem-{:016x}", rand::random::<u64>()),
             state: Mutex::new(State::default()),
             inboxes: Mutex::new(HashMap::new()),
         }
@@ -84,6 +86,24 @@ impl MemoryRouting {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters more than losing every room, so recover the guard.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `change` on a participant's record under the lock; false if it is not there.
+    fn with_participant(
+        &self,
+        code: &str,
+        participant_id: &str,
+        change: impl FnOnce(&mut ParticipantRecord) -> bool,
+    ) -> bool {
+        let mut st = self.state();
+        st.rooms()
+            .get_mut(code)
+            .and_then(|r| {
+                r.participants
+                    .iter_mut()
+                    .find(|p| p.info.id == participant_id)
+            })
+            .is_some_and(change)
     }
 
     fn inbox(&self, node: &str) -> broadcast::Sender<NodeMessage> {
@@ -111,12 +131,23 @@ impl ConnectionStore for MemoryRouting {
     async fn remove_connection(&self, id: &str) -> Result<Option<Connection>> {
         Ok(self.state().connections.remove(id))
     }
+
+    async fn set_participant(&self, id: &str, participant_id: Option<&str>) -> Result<bool> {
+        Ok(match self.state().connections.get_mut(id) {
+            Some(c) => {
+                c.participant_id = participant_id.map(str::to_owned);
+                true
+            }
+            None => false,
+        })
+    }
 }
 
 fn new_room(code: &str, settings: RoomSettings) -> RoomInfo {
     RoomInfo {
         code: code.to_owned(),
         node: None,
+        epoch: 0,
         created_at: unix_millis(),
         settings,
     }
@@ -155,31 +186,25 @@ impl RoomStore for MemoryRouting {
         Ok(codes)
     }
 
-    async fn assign_node(&self, code: &str) -> Result<Option<String>> {
+    async fn claim_node(&self, code: &str, candidates: &[String]) -> Result<Option<Assignment>> {
         let mut st = self.state();
         let current = st
             .rooms()
             .get(code)
             .and_then(|r| r.info.as_ref())
-            .and_then(|i| i.node.clone());
-        if let Some(node) = current {
-            if st.live_node(&node).is_some() {
-                return Ok(Some(node));
-            }
+            .and_then(|i| {
+                i.node.clone().map(|node| Assignment {
+                    node,
+                    epoch: i.epoch,
+                })
+            });
+        if let Some(a) = current.filter(|a| st.live_node(&a.node).is_some()) {
+            return Ok(Some(a));
         }
-        let now = Instant::now();
-        let chosen = st
-            .nodes
-            .values()
-            .filter(|n| n.expires > now && !n.info.draining)
-            .min_by(|a, b| {
-                a.info
-                    .load
-                    .score()
-                    .total_cmp(&b.info.load.score())
-                    .then_with(|| a.info.id.cmp(&b.info.id))
-            })
-            .map(|n| n.info.id.clone());
+        let chosen = candidates
+            .iter()
+            .find(|id| st.live_node(id).is_some_and(|n| !n.draining))
+            .cloned();
         let Some(node) = chosen else {
             return Ok(None);
         };
@@ -188,11 +213,65 @@ impl RoomStore for MemoryRouting {
             n.info.load.rooms += 1;
         }
         let entry = st.rooms().entry(code.to_owned()).or_default();
-        entry
+        let info = entry
             .info
-            .get_or_insert_with(|| new_room(code, RoomSettings::default()))
-            .node = Some(node.clone());
-        Ok(Some(node))
+            .get_or_insert_with(|| new_room(code, RoomSettings::default()));
+        info.node = Some(node.clone());
+        info.epoch += 1;
+        Ok(Some(Assignment {
+            node,
+            epoch: info.epoch,
+        }))
+    }
+
+    async fn reassign_room(&self, code: &str, from: &str, to: &str) -> Result<Option<Assignment>> {
+        let mut st = self.state();
+        let Some(info) = st.rooms().get_mut(code).and_then(|r| r.info.as_mut()) else {
+            return Ok(None);
+        };
+        if info.node.as_deref() != Some(from) {
+            return Ok(None);
+        }
+        info.node = Some(to.to_owned());
+        info.epoch += 1;
+        Ok(Some(Assignment {
+            node: to.to_owned(),
+            epoch: info.epoch,
+        }))
+    }
+
+    async fn restore_room(
+        &self,
+        code: &str,
+        assignment: &Assignment,
+        participants: &[ParticipantRecord],
+    ) -> Result<Restore> {
+        let mut st = self.state();
+        let current = st
+            .rooms()
+            .get(code)
+            .and_then(|r| r.info.as_ref())
+            .and_then(|i| i.node.clone().map(|n| (n, i.epoch)));
+        if let Some((node, epoch)) = current {
+            if node != assignment.node && st.live_node(&node).is_some() {
+                return Ok(Restore::Elsewhere(Assignment { node, epoch }));
+            }
+        }
+        let entry = st.rooms().entry(code.to_owned()).or_default();
+        let info = entry
+            .info
+            .get_or_insert_with(|| new_room(code, RoomSettings::default()));
+        info.node = Some(assignment.node.clone());
+        info.epoch = info.epoch.max(assignment.epoch);
+        let mut added = 0;
+        for p in participants {
+            if !entry.participants.iter().any(|q| q.info.id == p.info.id) {
+                entry.participants.push(p.clone());
+                added += 1;
+            }
+        }
+        entry.expires_at = None;
+        Ok(Restore::Restored { added })
     }
 
     async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome> {
@@ -238,20 +317,34 @@ impl RoomStore for MemoryRouting {
         })
     }
 
-    async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool> {
-        let mut st = self.state();
-        let slot = st.rooms().get_mut(code).and_then(|r| {
-            r.participants
-                .iter_mut()
-                .find(|p| p.info.id == record.info.id)
-        });
-        Ok(match slot {
-            Some(p) => {
-                *p = record.clone();
-                true
+    async fn put_track(&self, code: &str, participant_id: &str, track: &TrackInfo) -> Result<bool> {
+        Ok(self.with_participant(code, participant_id, |p| {
+            match p.track_mut(&track.id) {
+                Some(t) => *t = track.clone(),
+                None => p.info.tracks.push(track.clone()),
             }
-            None => false,
-        })
+            true
+        }))
+    }
+
+    async fn remove_track(&self, code: &str, participant_id: &str, track_id: &str) -> Result<bool> {
+        Ok(self.with_participant(code, participant_id, |p| {
+            let before = p.info.tracks.len();
+            p.info.tracks.retain(|t| t.id != track_id);
+            p.info.tracks.len() != before
+        }))
+    }
+
+    async fn set_track_muted(
+        &self,
+        code: &str,
+        participant_id: &str,
+        track_id: &str,
+        muted: bool,
+    ) -> Result<bool> {
+        Ok(self.with_participant(code, participant_id, |p| {
+            p.track_mut(track_id).map(|t| t.muted = muted).is_some()
+        }))
     }
 
     async fn participant(
@@ -338,6 +431,11 @@ impl NodeRegistry for MemoryRouting {
     async fn deregister(&self, id: &str) -> Result<()> {
         self.state().nodes.remove(id);
         Ok(())
+    }
+
+    async fn generation(&self) -> Result<String> {
+        // Memory is never lost while the process lives.
+        Ok(self.generation.clone())
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod memory;
 pub mod redis;
+pub mod selector;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Grants, IceServer, NodeMessage, ParticipantInfo, TrackInfo};
+pub use selector::{NodeSelector, SelectorConfig};
 
 /// A failure of the routing backend (not of the request).
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,23 @@ pub enum RoutingError {
     Corrupt(#[from] serde_json::Error),
     #[error("{0}")]
     Other(String),
+}
+
+impl RoutingError {
+    /// Whether the backend could not be reached at all (Redis restarting or failing over),
+    /// as opposed to refusing the request: the caller may retry the same thing shortly.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            RoutingError::Redis(e) => {
+                e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || e.is_timeout()
+                    || e.is_unrecoverable_error()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Result of routing operations.
@@ -60,6 +79,9 @@ pub trait ConnectionStore: Send + Sync {
     async fn connection(&self, id: &str) -> Result<Option<Connection>>;
     /// Removes a connection, returning what it held.
     async fn remove_connection(&self, id: &str) -> Result<Option<Connection>>;
+    /// Sets (or clears) the participant a connection joined as, only if the connection is
+    /// still stored: a `$disconnect` that ran first is never undone. Returns whether it was.
+    async fn set_participant(&self, id: &str, participant_id: Option<&str>) -> Result<bool>;
 }
 
 /// A participant as stored in its room: what the room sees plus where to reach it.
@@ -116,6 +138,10 @@ pub struct RoomInfo {
     pub code: String,
     /// The SFU node hosting the room, once one is assigned.
     pub node: Option<String>,
+    /// Bumped on every (re)assignment: a node serves a room only at the epoch it was given,
+    /// so one that was declared dead and comes back cannot act for a room that moved.
+    #[serde(default)]
+    pub epoch: u64,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
     pub settings: RoomSettings,
@@ -128,6 +154,22 @@ pub enum AddOutcome {
     Added { replaced: Option<ParticipantRecord> },
     /// The room is at its `max_participants`.
     Full,
+}
+
+/// A room's node at an epoch (see [`RoomInfo::epoch`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub node: String,
+    pub epoch: u64,
+}
+
+/// What [`RoomStore::restore_room`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restore {
+    /// The room is (again) on the restoring node; `added` participants were missing.
+    Restored { added: usize },
+    /// The room is on another live node now: the restorer should move its participants there.
+    Elsewhere(Assignment),
 }
 
 /// What [`RoomStore::remove_participant`] did.
@@ -146,16 +188,40 @@ pub trait RoomStore: Send + Sync {
     async fn create_room(&self, code: &str, settings: RoomSettings) -> Result<bool>;
     async fn room(&self, code: &str) -> Result<Option<RoomInfo>>;
     async fn list_rooms(&self) -> Result<Vec<String>>;
-    /// The room's node if it is alive; otherwise atomically assigns the least-loaded live,
-    /// non-draining node (creating the room with default settings if needed). `None` when no
-    /// node is available. Concurrent callers for one room always get the same node.
-    async fn assign_node(&self, code: &str) -> Result<Option<String>>;
+    /// The room's node if it is alive; otherwise atomically assigns the first of
+    /// `candidates` that is alive and not draining (creating the room with default settings
+    /// if needed), bumping the epoch. `None` when none is. Concurrent callers for one room
+    /// always get the same node. See [`Routing::assign_node`].
+    async fn claim_node(&self, code: &str, candidates: &[String]) -> Result<Option<Assignment>>;
+    /// Moves the room from node `from` to node `to` (bumping the epoch) if it is still on
+    /// `from`; `None` when it is not (someone else moved it first).
+    async fn reassign_room(&self, code: &str, from: &str, to: &str) -> Result<Option<Assignment>>;
+    /// Puts back a room the store lost (a Redis restart without persistence): the node that
+    /// hosts it re-records it with the participants it serves. A room that meanwhile went to
+    /// another live node is left there.
+    async fn restore_room(
+        &self,
+        code: &str,
+        assignment: &Assignment,
+        participants: &[ParticipantRecord],
+    ) -> Result<Restore>;
     /// Adds a participant unless the room is full. A participant with the same identity is
     /// replaced (a person who reconnects, or opens a second tab).
     async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome>;
     async fn remove_participant(&self, code: &str, participant_id: &str) -> Result<Removal>;
-    /// Replaces a participant's record (tracks, mute state) if it is still in the room.
-    async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool>;
+    /// Adds or replaces one track of a participant, atomically (no read-modify-write of the
+    /// record, so concurrent updates from the node and signaling are never lost).
+    async fn put_track(&self, code: &str, participant_id: &str, track: &TrackInfo) -> Result<bool>;
+    /// Removes one track of a participant, atomically.
+    async fn remove_track(&self, code: &str, participant_id: &str, track_id: &str) -> Result<bool>;
+    /// Sets one track's mute flag, atomically; false if there is no such track.
+    async fn set_track_muted(
+        &self,
+        code: &str,
+        participant_id: &str,
+        track_id: &str,
+        muted: bool,
+    ) -> Result<bool>;
     async fn participant(
         &self,
         code: &str,
@@ -217,6 +283,10 @@ pub trait NodeRegistry: Send + Sync {
     /// Every live node, least loaded first.
     async fn live_nodes(&self) -> Result<Vec<NodeInfo>>;
     async fn deregister(&self, id: &str) -> Result<()>;
+    /// An id of the store's current data set, created on first use. It changes when the
+    /// store lost its data (a Redis restart without persistence), which tells nodes to
+    /// restore the rooms they host.
+    async fn generation(&self) -> Result<String>;
 }
 
 /// A node's stream of routed messages.
@@ -280,6 +350,24 @@ impl Routing {
         Ok(Self::from_backend(Arc::new(
             redis::RedisRouting::connect(url).await?,
         )))
+    }
+
+    /// The room's node if it is alive; otherwise the best live node by `selector`, claimed
+    /// atomically (concurrent joins agree). `None` when no node can take the room.
+    pub async fn assign_node(
+        &self,
+        code: &str,
+        selector: &dyn NodeSelector,
+    ) -> Result<Option<Assignment>> {
+        if let Some(current) = self.rooms.claim_node(code, &[]).await? {
+            return Ok(Some(current));
+        }
+        let live = self.nodes.live_nodes().await?;
+        let ranked = selector.rank(&live);
+        if ranked.is_empty() {
+            return Ok(None);
+        }
+        self.rooms.claim_node(code, &ranked).await
     }
 
     /// Every role from one backend.

@@ -5,7 +5,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `veet:conn:{id}` | string (JSON), TTL 2 h 10 min | [`Connection`] |
-//! | `veet:room:{code}` | hash | `node`, `created_at`, `settings` (JSON) |
+//! | `veet:room:{code}` | hash | `node`, `epoch` (bumped on each assignment), `created_at`, `settings` (JSON) |
 //! | `veet:room:{code}:participants` | hash | participant id → [`ParticipantRecord`] JSON |
 //! | `veet:room:{code}:identities` | hash | identity → participant id |
 //! | `veet:rooms` | set | room codes |
@@ -14,6 +14,7 @@
 //! | `veet:inbox:{id}` | pub/sub channel | [`NodeMessage`] JSON |
 //! | `veet:kv:{key}` | string, TTL | claims (idempotency, replay), counters, leases |
 //! | `veet:queue:{name}` | list | outgoing webhook events, oldest first |
+//! | `veet:generation` | string | id of this data set; a new one after Redis lost its data |
 //!
 //! Multi-key invariants (assignment, capacity, last-one-out) are Lua scripts, so they are
 //! atomic without locks.
@@ -33,6 +34,7 @@ const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
 const NODES_KEY: &str = "veet:nodes";
 const ROOMS_KEY: &str = "veet:rooms";
 const NODE_PREFIX: &str = "veet:node:";
+const GENERATION_KEY: &str = "veet:generation";
 
 fn conn_key(id: &str) -> String {
     format!("veet:conn:{id}")
@@ -59,31 +61,118 @@ fn inbox_channel(node: &str) -> String {
     format!("veet:inbox:{node}")
 }
 
-/// Keeps a room's node if it is alive; otherwise picks the live, non-draining node with the
-/// lowest score, dropping dead ones from the set on the way.
-const ASSIGN_NODE: &str = r#"
+/// Keeps a room's node if it is alive; otherwise claims the first live, non-draining
+/// candidate (ARGV[5..]) and bumps the epoch. Returns {node, epoch} or false.
+const CLAIM_NODE: &str = r#"
 local cur = redis.call('HGET', KEYS[1], 'node')
 if cur and redis.call('EXISTS', ARGV[1] .. cur) == 1 then
-  return cur
+  return {cur, tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')}
 end
-local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
-for _, id in ipairs(ids) do
+for i = 5, #ARGV do
+  local id = ARGV[i]
   local nk = ARGV[1] .. id
-  if redis.call('EXISTS', nk) == 1 then
-    if redis.call('HGET', nk, 'draining') ~= '1' then
-      redis.call('HSET', KEYS[1], 'node', id)
-      if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[2]) == 1 then
-        redis.call('HSET', KEYS[1], 'settings', ARGV[4])
-      end
-      redis.call('SADD', KEYS[3], ARGV[3])
-      redis.call('ZINCRBY', KEYS[2], 1, id)
-      return id
+  if redis.call('EXISTS', nk) == 1 and redis.call('HGET', nk, 'draining') ~= '1' then
+    redis.call('HSET', KEYS[1], 'node', id)
+    if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[2]) == 1 then
+      redis.call('HSET', KEYS[1], 'settings', ARGV[4])
     end
-  else
-    redis.call('ZREM', KEYS[2], id)
+    local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+    redis.call('SADD', KEYS[3], ARGV[3])
+    redis.call('ZINCRBY', KEYS[2], 1, id)
+    return {id, epoch}
   end
 end
 return false
+"#;
+
+/// Moves a room from ARGV[1] to ARGV[2] if it is still on ARGV[1]; returns the new epoch.
+const REASSIGN: &str = r#"
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return false end
+redis.call('HSET', KEYS[1], 'node', ARGV[2])
+return redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+"#;
+
+/// Re-records a lost room on its node with the participants it serves (ARGV[7..] in
+/// triples: id, identity, record), unless another live node has it now.
+const RESTORE_ROOM: &str = r#"
+local cur = redis.call('HGET', KEYS[1], 'node')
+if cur and cur ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. cur) == 1 then
+  return {'elsewhere', cur, tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0'), 0}
+end
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[4]) == 1 then
+  redis.call('HSET', KEYS[1], 'settings', ARGV[5])
+end
+redis.call('HSET', KEYS[1], 'node', ARGV[2])
+local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+if tonumber(ARGV[3]) > epoch then
+  epoch = tonumber(ARGV[3])
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+redis.call('PERSIST', KEYS[1])
+redis.call('SADD', KEYS[4], ARGV[6])
+local added = 0
+for i = 7, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) == 1 then
+    added = added + 1
+    redis.call('HSETNX', KEYS[3], ARGV[i + 1], ARGV[i])
+  end
+end
+return {'restored', ARGV[2], epoch, added}
+"#;
+
+/// One track of a participant record, changed in place: ARGV[2] is `put` (ARGV[3] the
+/// track JSON), `remove` or `mute` (ARGV[3] the track id, ARGV[4] 1 or 0).
+const TRACK_UPDATE: &str = r#"
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if not rec then return 0 end
+local r = cjson.decode(rec)
+local out = {}
+local found = false
+local put = nil
+if ARGV[2] == 'put' then put = cjson.decode(ARGV[3]) end
+for _, t in ipairs(r['info']['tracks'] or {}) do
+  if put and t['id'] == put['id'] then
+    table.insert(out, put)
+    found = true
+  elseif ARGV[2] == 'remove' and t['id'] == ARGV[3] then
+    found = true
+  else
+    if ARGV[2] == 'mute' and t['id'] == ARGV[3] then
+      t['muted'] = (ARGV[4] == '1')
+      found = true
+    end
+    table.insert(out, t)
+  end
+end
+if put and not found then
+  table.insert(out, put)
+  found = true
+end
+if not found then return 0 end
+r['info']['tracks'] = out
+local enc = cjson.encode(r)
+-- cjson cannot tell an empty array from an empty object.
+if #out == 0 then enc = (string.gsub(enc, '"tracks":{}', '"tracks":[]')) end
+redis.call('HSET', KEYS[1], ARGV[1], enc)
+return 1
+"#;
+
+/// Sets or clears (ARGV[1] empty) a stored connection's participant, keeping its TTL.
+const SET_PARTICIPANT: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local c = cjson.decode(v)
+if ARGV[1] == '' then c['participant_id'] = nil else c['participant_id'] = ARGV[1] end
+redis.call('SET', KEYS[1], cjson.encode(c), 'KEEPTTL')
+return 1
+"#;
+
+/// The data set's generation marker, created on first use.
+const GENERATION: &str = r#"
+local g = redis.call('GET', KEYS[1])
+if g then return g end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
 "#;
 
 /// Creates a room with its settings in one step, so no join ever sees it without them.
@@ -145,14 +234,6 @@ end
 return {rec, redis.call('HLEN', KEYS[1])}
 "#;
 
-const UPDATE_PARTICIPANT: &str = r#"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return 1
-end
-return 0
-"#;
-
 /// Returns 1 only if there was a room to delete.
 const DELETE_IF_EMPTY: &str = r#"
 if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
@@ -211,10 +292,14 @@ pub struct RedisRouting {
     client: Client,
     conn: ConnectionManager,
     create: Script,
-    assign: Script,
+    claim_node: Script,
+    reassign: Script,
+    restore: Script,
+    track_update: Script,
+    set_participant: Script,
+    generation: Script,
     add: Script,
     remove: Script,
-    update: Script,
     delete_if_empty: Script,
     claim: Script,
     count: Script,
@@ -231,10 +316,14 @@ impl RedisRouting {
             client,
             conn,
             create: Script::new(CREATE_ROOM),
-            assign: Script::new(ASSIGN_NODE),
+            claim_node: Script::new(CLAIM_NODE),
+            reassign: Script::new(REASSIGN),
+            restore: Script::new(RESTORE_ROOM),
+            track_update: Script::new(TRACK_UPDATE),
+            set_participant: Script::new(SET_PARTICIPANT),
+            generation: Script::new(GENERATION),
             add: Script::new(ADD_PARTICIPANT),
             remove: Script::new(REMOVE_PARTICIPANT),
-            update: Script::new(UPDATE_PARTICIPANT),
             delete_if_empty: Script::new(DELETE_IF_EMPTY),
             claim: Script::new(CLAIM),
             count: Script::new(COUNT),
@@ -245,6 +334,26 @@ impl RedisRouting {
 
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    async fn update_track(
+        &self,
+        code: &str,
+        participant_id: &str,
+        op: &str,
+        arg: &str,
+        muted: bool,
+    ) -> Result<bool> {
+        let updated: i64 = self
+            .track_update
+            .key(participants_key(code))
+            .arg(participant_id)
+            .arg(op)
+            .arg(arg)
+            .arg(if muted { "1" } else { "0" })
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(updated == 1)
     }
 }
 
@@ -275,6 +384,16 @@ impl ConnectionStore for RedisRouting {
         let v: Option<String> = self.conn().get_del(conn_key(id)).await?;
         v.as_deref().map(decode).transpose()
     }
+
+    async fn set_participant(&self, id: &str, participant_id: Option<&str>) -> Result<bool> {
+        let set: i64 = self
+            .set_participant
+            .key(conn_key(id))
+            .arg(participant_id.unwrap_or(""))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(set == 1)
+    }
 }
 
 #[async_trait]
@@ -301,6 +420,10 @@ impl RoomStore for RedisRouting {
         Ok(Some(RoomInfo {
             code: code.to_owned(),
             node: fields.get("node").cloned(),
+            epoch: fields
+                .get("epoch")
+                .and_then(|e| e.parse().ok())
+                .unwrap_or(0),
             created_at: created_at.parse().unwrap_or(0),
             settings: fields
                 .get("settings")
@@ -334,9 +457,9 @@ impl RoomStore for RedisRouting {
         Ok(live)
     }
 
-    async fn assign_node(&self, code: &str) -> Result<Option<String>> {
-        let node: Option<String> = self
-            .assign
+    async fn claim_node(&self, code: &str, candidates: &[String]) -> Result<Option<Assignment>> {
+        let claimed: Option<(String, u64)> = self
+            .claim_node
             .key(room_key(code))
             .key(NODES_KEY)
             .key(ROOMS_KEY)
@@ -344,9 +467,57 @@ impl RoomStore for RedisRouting {
             .arg(unix_millis())
             .arg(code)
             .arg(encode(&RoomSettings::default())?)
+            .arg(candidates)
             .invoke_async(&mut self.conn())
             .await?;
-        Ok(node)
+        Ok(claimed.map(|(node, epoch)| Assignment { node, epoch }))
+    }
+
+    async fn reassign_room(&self, code: &str, from: &str, to: &str) -> Result<Option<Assignment>> {
+        let epoch: Option<u64> = self
+            .reassign
+            .key(room_key(code))
+            .arg(from)
+            .arg(to)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(epoch.map(|epoch| Assignment {
+            node: to.to_owned(),
+            epoch,
+        }))
+    }
+
+    async fn restore_room(
+        &self,
+        code: &str,
+        assignment: &Assignment,
+        participants: &[ParticipantRecord],
+    ) -> Result<Restore> {
+        let mut invocation = self.restore.prepare_invoke();
+        invocation
+            .key(room_key(code))
+            .key(participants_key(code))
+            .key(identities_key(code))
+            .key(ROOMS_KEY)
+            .arg(NODE_PREFIX)
+            .arg(&assignment.node)
+            .arg(assignment.epoch)
+            .arg(unix_millis())
+            .arg(encode(&RoomSettings::default())?)
+            .arg(code);
+        for p in participants {
+            invocation
+                .arg(&p.info.id)
+                .arg(&p.info.identity)
+                .arg(encode(p)?);
+        }
+        let (status, node, epoch, added): (String, String, u64, usize) =
+            invocation.invoke_async(&mut self.conn()).await?;
+        Ok(if status == "elsewhere" {
+            Restore::Elsewhere(Assignment { node, epoch })
+        } else {
+            Restore::Restored { added }
+        })
     }
 
     async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome> {
@@ -391,15 +562,25 @@ impl RoomStore for RedisRouting {
         Ok(Removal { removed, remaining })
     }
 
-    async fn update_participant(&self, code: &str, record: &ParticipantRecord) -> Result<bool> {
-        let updated: i64 = self
-            .update
-            .key(participants_key(code))
-            .arg(&record.info.id)
-            .arg(encode(record)?)
-            .invoke_async(&mut self.conn())
-            .await?;
-        Ok(updated == 1)
+    async fn put_track(&self, code: &str, participant_id: &str, track: &TrackInfo) -> Result<bool> {
+        self.update_track(code, participant_id, "put", &encode(track)?, false)
+            .await
+    }
+
+    async fn remove_track(&self, code: &str, participant_id: &str, track_id: &str) -> Result<bool> {
+        self.update_track(code, participant_id, "remove", track_id, false)
+            .await
+    }
+
+    async fn set_track_muted(
+        &self,
+        code: &str,
+        participant_id: &str,
+        track_id: &str,
+        muted: bool,
+    ) -> Result<bool> {
+        self.update_track(code, participant_id, "mute", track_id, muted)
+            .await
     }
 
     async fn participant(
@@ -472,19 +653,28 @@ impl NodeRegistry for RedisRouting {
 
     async fn live_nodes(&self) -> Result<Vec<NodeInfo>> {
         let mut c = self.conn();
-        let ids: Vec<String> = c.zrange(NODES_KEY, 0, -1).await?;
-        if ids.is_empty() {
+        let scored: Vec<(String, f64)> = c.zrange_withscores(NODES_KEY, 0, -1).await?;
+        if scored.is_empty() {
             return Ok(Vec::new());
         }
         let mut pipe = ::redis::pipe();
-        for id in &ids {
+        for (id, _) in &scored {
             pipe.hget(node_key(id), "info");
         }
         let infos: Vec<Option<String>> = pipe.query_async(&mut c).await?;
-        let mut live = Vec::with_capacity(ids.len());
-        for (id, info) in ids.iter().zip(infos) {
+        let mut live = Vec::with_capacity(scored.len());
+        for ((id, score), info) in scored.iter().zip(infos) {
             match info {
-                Some(json) => live.push(decode::<NodeInfo>(&json)?),
+                Some(json) => {
+                    let mut node = decode::<NodeInfo>(&json)?;
+                    // Rooms assigned since its last heartbeat count already (the score
+                    // grows by one per assignment), so back-to-back new rooms spread.
+                    let pending = (score - node.load.score()).floor();
+                    if pending >= 1.0 {
+                        node.load.rooms += pending as u32;
+                    }
+                    live.push(node);
+                }
                 None => {
                     let _: () = c.zrem(NODES_KEY, id).await?;
                 }
@@ -506,6 +696,17 @@ impl NodeRegistry for RedisRouting {
             .query_async(&mut self.conn())
             .await?;
         Ok(())
+    }
+
+    async fn generation(&self) -> Result<String> {
+        let fresh = format!("{:016x}", rand::random::<u64>());
+        let g: String = self
+            .generation
+            .key(GENERATION_KEY)
+            .arg(fresh)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(g)
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Configuration (see `veet_lambdas::config`): `VEET_REDIS_URL` or
 //! `VEET_ELASTICACHE_REPLICATION_GROUP` (+ `VEET_REDIS_AUTH_TOKEN`), `VEET_TOKEN_SECRET`,
-//! optionally `VEET_APIGW_ENDPOINT`, `VEET_WEBHOOK_URLS` and `VEET_WEBHOOK_SECRET`; each
+//! optionally `VEET_APIGW_ENDPOINT`, `VEET_WEBHOOK_URLS`, `VEET_WEBHOOK_SECRET`, `VEET_REGION`
+//! and `VEET_NODE_MAX_PARTICIPANTS` (node selection); each
 //! secret may come from Secrets Manager through `<NAME>_ARN`.
 
 use std::sync::Arc;
@@ -22,12 +23,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let endpoint_override = std::env::var("VEET_APIGW_ENDPOINT")
         .ok()
         .filter(|v| !v.is_empty());
+    let selector: Arc<dyn veet_core::routing::NodeSelector> =
+        Arc::from(veet_core::routing::SelectorConfig::from_env().build());
     let signaling: OnceCell<Signaling> = OnceCell::new();
 
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let (routing, tokens, endpoint_override, signaling, webhooks) =
-                (&routing, &tokens, &endpoint_override, &signaling, &webhooks);
+            let (routing, tokens, endpoint_override, signaling, webhooks, selector) = (
+                &routing,
+                &tokens,
+                &endpoint_override,
+                &signaling,
+                &webhooks,
+                &selector,
+            );
             async move {
                 let request = event.payload;
                 // The management endpoint is this API's own: known from the first event.
@@ -44,6 +53,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         let gateway = ApiGatewayClient::from_env(&endpoint).await;
                         Signaling::new(routing.clone(), tokens.clone(), Arc::new(gateway))
                             .with_webhooks(webhooks.clone())
+                            .with_selector(selector.clone())
                     })
                     .await;
                 Ok::<_, lambda_runtime::Error>(s.handle(request).await)

@@ -324,7 +324,7 @@ pub(super) async fn mute_participant(
         Ok(m) => m,
         Err(refused) => return refused,
     };
-    let mut record = match participant(api, code, participant_id).await {
+    let record = match participant(api, code, participant_id).await {
         Ok(r) => r,
         Err(refused) => return refused,
     };
@@ -339,16 +339,15 @@ pub(super) async fn mute_participant(
         }
         None => record.info.tracks.iter().map(|t| t.id.clone()).collect(),
     };
-    for t in record
-        .info
-        .tracks
-        .iter_mut()
-        .filter(|t| track_ids.contains(&t.id))
-    {
-        t.muted = mute.muted;
-    }
-    if let Err(e) = api.routing.rooms.update_participant(code, &record).await {
-        return internal(e);
+    for t in &track_ids {
+        if let Err(e) = api
+            .routing
+            .rooms
+            .set_track_muted(code, participant_id, t, mute.muted)
+            .await
+        {
+            return internal(e);
+        }
     }
     let everyone = match api.routing.rooms.participants(code).await {
         Ok(p) => p,

@@ -1,6 +1,13 @@
-//! `join`: enter the room named in the token. The room gets an SFU node (atomically, the
-//! least-loaded live one), the client gets `joined`, the others `participant_joined`, and the
-//! node is told so it can set up the participant's peer connections.
+//! `join`: enter the room named in the token. The participant is recorded, the room gets an
+//! SFU node (its live one, or one claimed atomically by the node selector), the node is told,
+//! and only then the client gets `joined` and the others `participant_joined`.
+//!
+//! The order is what makes the join safe under API Gateway, which runs each of a
+//! connection's frames as its own concurrent invocation: the client's offer and candidates
+//! can only follow `joined`, so they always reach the node after the `Join` (one inbox, in
+//! publish order); the participant exists before the node is chosen, so a concurrent
+//! last-one-out cannot free the room in between; and the connection is bound to the
+//! participant only if it is still open, so a `$disconnect` that ran first leaves no ghost.
 
 use veet_core::protocol::{ErrorCode, NodeMessage, ParticipantInfo, ServerFrame};
 use veet_core::routing::{unix_millis, AddOutcome, Connection, ParticipantRecord};
@@ -8,7 +15,7 @@ use veet_core::webhook::{EventKind, WebhookEvent};
 
 use super::{new_id, ActionError, ActionResult, Signaling};
 
-pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult {
+pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
     if conn.participant_id.is_some() {
         return Err(ActionError::new(
             ErrorCode::AlreadyJoined,
@@ -16,12 +23,6 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
         ));
     }
     let room = conn.room.clone();
-    let node_id = s.routing.rooms.assign_node(&room).await?.ok_or_else(|| {
-        ActionError::new(
-            ErrorCode::NoNodeAvailable,
-            "no media server is available; try again shortly",
-        )
-    })?;
     let record = ParticipantRecord {
         info: ParticipantInfo {
             id: new_id("PA_"),
@@ -33,53 +34,78 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
         },
         connection_id: conn.id.clone(),
     };
-    match s.routing.rooms.add_participant(&room, &record).await? {
+    let pid = record.info.id.clone();
+    let replaced = match s.routing.rooms.add_participant(&room, &record).await? {
         AddOutcome::Full => {
             return Err(ActionError::new(ErrorCode::RoomFull, "the room is full"));
         }
-        AddOutcome::Added {
-            replaced: Some(old),
-        } => {
-            // The same person joined again (a second tab, or a reconnect before the old
-            // socket's $disconnect): the old session ends.
-            s.reply(
-                &old.connection_id,
-                &ServerFrame::error(
-                    ErrorCode::Replaced,
-                    "you joined this room from another connection",
-                ),
-            )
-            .await;
-            if let Ok(Some(mut old_conn)) =
-                s.routing.connections.connection(&old.connection_id).await
-            {
-                old_conn.participant_id = None;
-                s.routing.connections.put_connection(&old_conn).await?;
-            }
-            let _ = s.gateway.disconnect(&old.connection_id).await;
-            s.routing
-                .bus
-                .publish(
-                    &node_id,
-                    &NodeMessage::Leave {
-                        room: room.clone(),
-                        participant_id: old.info.id.clone(),
-                    },
-                )
-                .await?;
-            s.broadcast(
-                &room,
-                &ServerFrame::ParticipantLeft {
-                    participant_id: old.info.id,
+        AddOutcome::Added { replaced } => replaced,
+    };
+    let Some(assignment) = s.routing.assign_node(&room, s.selector.as_ref()).await? else {
+        s.remove_participant(&room, &pid).await?;
+        return Err(ActionError::new(
+            ErrorCode::NoNodeAvailable,
+            "no media server is available; try again shortly",
+        ));
+    };
+    if !s
+        .routing
+        .connections
+        .set_participant(&conn.id, Some(&pid))
+        .await?
+    {
+        // The socket closed while we joined: nobody is left to tell.
+        s.remove_participant(&room, &pid).await?;
+        return Ok(());
+    }
+    if let Some(old) = replaced {
+        // The same person joined again (a second tab, or a reconnect before the old
+        // socket's $disconnect): the old session ends.
+        s.reply(
+            &old.connection_id,
+            &ServerFrame::error(
+                ErrorCode::Replaced,
+                "you joined this room from another connection",
+            ),
+        )
+        .await;
+        s.routing
+            .connections
+            .set_participant(&old.connection_id, None)
+            .await?;
+        let _ = s.gateway.disconnect(&old.connection_id).await;
+        s.routing
+            .bus
+            .publish(
+                &assignment.node,
+                &NodeMessage::Leave {
+                    room: room.clone(),
+                    participant_id: old.info.id.clone(),
                 },
-                Some(&record.info.id),
             )
             .await?;
-        }
-        AddOutcome::Added { replaced: None } => {}
+        s.broadcast(
+            &room,
+            &ServerFrame::ParticipantLeft {
+                participant_id: old.info.id,
+            },
+            Some(&pid),
+        )
+        .await?;
     }
-    conn.participant_id = Some(record.info.id.clone());
-    s.routing.connections.put_connection(&conn).await?;
+    let routed = NodeMessage::Join {
+        room: room.clone(),
+        connection_id: conn.id.clone(),
+        participant: record.info.clone(),
+        epoch: assignment.epoch,
+    };
+    if s.routing.bus.publish(&assignment.node, &routed).await? == 0 {
+        tracing::warn!(
+            room,
+            node = assignment.node,
+            "no node is listening on the assigned inbox"
+        );
+    }
 
     let everyone = s.routing.rooms.participants(&room).await?;
     if everyone.len() == 1 {
@@ -93,7 +119,7 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
     let ice_servers = s
         .routing
         .nodes
-        .node(&node_id)
+        .node(&assignment.node)
         .await?
         .map(|n| n.ice_servers)
         .unwrap_or_default();
@@ -102,7 +128,7 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
         participant: record.info.clone(),
         participants: everyone
             .iter()
-            .filter(|p| p.info.id != record.info.id)
+            .filter(|p| p.info.id != pid)
             .map(|p| p.info.clone())
             .collect(),
         ice_servers,
@@ -111,22 +137,10 @@ pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult 
     s.broadcast(
         &room,
         &ServerFrame::ParticipantJoined {
-            participant: record.info.clone(),
+            participant: record.info,
         },
-        Some(&record.info.id),
+        Some(&pid),
     )
     .await?;
-    let routed = NodeMessage::Join {
-        room: room.clone(),
-        connection_id: conn.id.clone(),
-        participant: record.info,
-    };
-    if s.routing.bus.publish(&node_id, &routed).await? == 0 {
-        tracing::warn!(
-            room,
-            node = node_id,
-            "no node is listening on the assigned inbox"
-        );
-    }
     Ok(())
 }

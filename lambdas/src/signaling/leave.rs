@@ -4,11 +4,14 @@ use veet_core::routing::Connection;
 
 use super::{ActionResult, Signaling};
 
-pub(super) async fn handle(s: &Signaling, mut conn: Connection) -> ActionResult {
-    let Some(pid) = conn.participant_id.take() else {
+pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
+    let Some(pid) = conn.participant_id.as_deref() else {
         return Ok(());
     };
-    s.routing.connections.put_connection(&conn).await?;
-    s.remove_participant(&conn.room, &pid).await?;
+    s.routing
+        .connections
+        .set_participant(&conn.id, None)
+        .await?;
+    s.remove_participant(&conn.room, pid).await?;
     Ok(())
 }

@@ -21,7 +21,8 @@ use aws_lambda_events::encodings::Body;
 use veet_core::departure::depart;
 use veet_core::gateway::{send_to_all, ClientGateway, GatewayError};
 use veet_core::protocol::{ClientFrame, ErrorCode, NodeMessage, ServerFrame};
-use veet_core::routing::{Connection, ParticipantRecord, Routing, RoutingError};
+use veet_core::routing::selector::LeastLoaded;
+use veet_core::routing::{Connection, NodeSelector, ParticipantRecord, Routing, RoutingError};
 use veet_core::token::TokenAuthority;
 use veet_core::webhook::{WebhookEvent, Webhooks};
 
@@ -45,10 +46,14 @@ impl ActionError {
 impl From<RoutingError> for ActionError {
     fn from(e: RoutingError) -> Self {
         tracing::error!(error = %e, "routing backend failed");
-        ActionError::new(
-            ErrorCode::Internal,
-            "the server could not reach its state store",
-        )
+        if e.is_unreachable() {
+            ActionError::new(
+                ErrorCode::Unavailable,
+                "the server's state store is unreachable for a moment; retry shortly",
+            )
+        } else {
+            ActionError::new(ErrorCode::Internal, "the server's state store failed")
+        }
     }
 }
 
@@ -61,6 +66,8 @@ pub struct Signaling {
     pub gateway: Arc<dyn ClientGateway>,
     /// Room and participant events go here, when webhooks are configured.
     pub webhooks: Option<Arc<Webhooks>>,
+    /// Picks the node for a new room.
+    pub selector: Arc<dyn NodeSelector>,
 }
 
 impl Signaling {
@@ -70,7 +77,14 @@ impl Signaling {
             tokens,
             gateway,
             webhooks: None,
+            selector: Arc::new(LeastLoaded),
         }
+    }
+
+    /// Chooses nodes for new rooms with `selector` (least-loaded by default).
+    pub fn with_selector(mut self, selector: Arc<dyn NodeSelector>) -> Self {
+        self.selector = selector;
+        self
     }
 
     /// Emits room and participant events to `webhooks`.

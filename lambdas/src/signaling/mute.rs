@@ -11,7 +11,7 @@ pub(super) async fn handle(
     track_id: String,
     muted: bool,
 ) -> ActionResult {
-    let mut participant = s.joined_participant(conn).await?;
+    let participant = s.joined_participant(conn).await?;
     if track_id.is_empty() || track_id.len() > 256 {
         return Err(ActionError::new(
             ErrorCode::InvalidFrame,
@@ -20,13 +20,10 @@ pub(super) async fn handle(
     }
     // Tracks the node has not reported yet are still muted or unmuted for the room, so the UI
     // is right from the first frame.
-    if let Some(track) = participant.track_mut(&track_id) {
-        track.muted = muted;
-        s.routing
-            .rooms
-            .update_participant(&conn.room, &participant)
-            .await?;
-    }
+    s.routing
+        .rooms
+        .set_track_muted(&conn.room, &participant.info.id, &track_id, muted)
+        .await?;
     let pid = participant.info.id;
     s.broadcast(
         &conn.room,
