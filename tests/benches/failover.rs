@@ -372,13 +372,7 @@ async fn run_event(
 
     let mut hosted: BTreeMap<String, usize> = BTreeMap::new();
     for m in &mut meetings {
-        m.node = routing
-            .rooms
-            .room(&m.code)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|r| r.node);
+        m.node = room_node(routing, &m.code).await;
         if let Some(n) = &m.node {
             *hosted.entry(n.clone()).or_default() += 1;
         }
@@ -499,6 +493,26 @@ async fn run_event(
         "  affected participants: {}, recovered: {}",
         row.affected, row.recovered
     );
+    let mut moves: BTreeMap<u64, usize> = BTreeMap::new();
+    for m in meetings.iter().filter(|m| affected(m)) {
+        for x in &m.members {
+            *moves
+                .entry(x.peer.migrations() - x.migrations_before)
+                .or_default() += 1;
+        }
+    }
+    println!(
+        "  moves per affected participant: {}",
+        moves
+            .iter()
+            .map(|(n, c)| format!("{n} × {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  rooms per node afterwards: {}",
+        rooms_per_node(routing, &meetings).await
+    );
     if !row.gaps.is_empty() {
         println!(
             "  media gap: {} (target {})",
@@ -537,10 +551,7 @@ async fn run_event(
     if let (Event::Drain, Some((id, _))) = (event, &victim) {
         // A drained node exits by itself; give it its drain time, then make sure.
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let Some(i) = cluster.node_index(id) else {
-                break;
-            };
+        while let Some(i) = cluster.node_index(id) {
             if !cluster.nodes[i].process.is_running() {
                 break;
             }
@@ -553,6 +564,34 @@ async fn run_event(
         }
     }
     row
+}
+
+/// The node Redis says hosts room `code`.
+async fn room_node(routing: &Routing, code: &str) -> Option<String> {
+    routing
+        .rooms
+        .room(code)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.node)
+}
+
+/// "node-1 4, node-2 6" from the registry's room records ("unknown" for a room Redis does
+/// not know).
+async fn rooms_per_node(routing: &Routing, meetings: &[Meeting]) -> String {
+    let mut hosted: BTreeMap<String, usize> = BTreeMap::new();
+    for m in meetings {
+        let node = room_node(routing, &m.code)
+            .await
+            .unwrap_or_else(|| "unknown".into());
+        *hosted.entry(node).or_default() += 1;
+    }
+    hosted
+        .iter()
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// After a Redis restart: does a newcomer to the first meeting get everyone's media, and
@@ -569,9 +608,22 @@ async fn late_joiner(
     let identity = format!("{tag}-late");
     let mut options = PeerOptions::new(cluster.ws_url(), cluster.token(&meeting.code, &identity));
     options.video_bitrate_bps = settings.video_bps;
-    let peer = match SyntheticPeer::join(options).await {
-        Ok(p) => p,
-        Err(e) => return format!("late joiner after the restart could not join: {e:#}"),
+    // A real client retries a refused connection; so does this one, a few times.
+    let mut attempts = 0;
+    let peer = loop {
+        attempts += 1;
+        match SyntheticPeer::join(options.clone()).await {
+            Ok(p) => break p,
+            Err(e) if attempts >= 5 => {
+                return format!(
+                    "late joiner after the restart could not join in {attempts} attempts: {e:#}"
+                )
+            }
+            Err(e) => {
+                println!("  late joiner, attempt {attempts}: {e:#}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     };
     let want = meeting.members.len() * 2;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -600,7 +652,7 @@ async fn late_joiner(
     }
     peer.leave().await;
     format!(
-        "late joiner after the restart: receives {gets} of {want} tracks, is received by {heard_by} of {}",
+        "late joiner after the restart (joined at attempt {attempts}): receives {gets} of {want} tracks, is received by {heard_by} of {}",
         meeting.members.len()
     )
 }
