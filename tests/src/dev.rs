@@ -53,6 +53,25 @@ pub struct TestServer {
     pub redis: Option<RedisServer>,
     pub tokens: TokenAuthority,
     pub backend: Backend,
+    /// Inboxes of the fake nodes, kept open: a node that listens nowhere is not reachable.
+    inboxes: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// Every test server runs frames as API Gateway does — concurrently, in no order — with
+/// this start jitter on top.
+pub const TEST_JITTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        for t in self
+            .inboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
+    }
 }
 
 impl TestServer {
@@ -60,6 +79,7 @@ impl TestServer {
     pub async fn start(backend: Backend) -> Self {
         let tokens = TokenAuthority::new(TEST_SECRET);
         let mut config = DevConfig::local(0, tokens.clone());
+        config.apigw_jitter = TEST_JITTER;
         let redis = match backend {
             Backend::Memory => None,
             Backend::Redis => {
@@ -74,6 +94,7 @@ impl TestServer {
             redis,
             tokens,
             backend,
+            inboxes: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -118,6 +139,21 @@ impl TestServer {
             .heartbeat(&node, LONG_TTL)
             .await
             .expect("registering a fake node");
+        // Listen on its inbox (dropping what arrives), as a real node does.
+        let mut inbox = self
+            .routing()
+            .bus
+            .subscribe(id)
+            .await
+            .expect("subscribing the fake node's inbox");
+        let drain = tokio::spawn(async move {
+            use futures::StreamExt;
+            while inbox.next().await.is_some() {}
+        });
+        self.inboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(drain);
         node
     }
 

@@ -13,6 +13,7 @@
 
 pub mod memory;
 pub mod redis;
+mod retry;
 pub mod selector;
 
 use std::pin::Pin;

@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::retry::RetryingConnection;
 use super::*;
 
 const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
@@ -332,8 +333,8 @@ impl RedisRouting {
         })
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+    fn conn(&self) -> RetryingConnection {
+        RetryingConnection(self.conn.clone())
     }
 
     async fn update_track(
@@ -730,17 +731,24 @@ impl MessageBus for RedisRouting {
         let client = self.client.clone();
         tokio::spawn(async move {
             let mut first = Some(pubsub);
+            // Messages published while nobody listens are lost: come back fast.
+            let mut backoff = Duration::from_millis(50);
             loop {
                 let pubsub = match first.take() {
                     Some(p) => p,
                     None => match resubscribe(&client, &channel).await {
-                        Ok(p) => p,
+                        Ok(p) => {
+                            tracing::info!(%channel, "inbox resubscribed");
+                            backoff = Duration::from_millis(50);
+                            p
+                        }
                         Err(e) => {
                             tracing::warn!(%channel, error = %e, "inbox resubscribe failed");
                             if tx.is_closed() {
                                 return;
                             }
-                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(1));
                             continue;
                         }
                     },
@@ -769,10 +777,19 @@ impl MessageBus for RedisRouting {
     }
 }
 
+/// How long one attempt to (re)subscribe may take: a connection made while Redis restarts
+/// can hang rather than fail.
+const RESUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn resubscribe(client: &Client, channel: &str) -> Result<::redis::aio::PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
-    Ok(pubsub)
+    let attempt = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, RoutingError>(pubsub)
+    };
+    tokio::time::timeout(RESUBSCRIBE_TIMEOUT, attempt)
+        .await
+        .map_err(|_| RoutingError::Other(format!("subscribing to {channel} timed out")))?
 }
 
 fn tokio_stream_from<T: Send + 'static>(

@@ -99,12 +99,14 @@ pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
         participant: record.info.clone(),
         epoch: assignment.epoch,
     };
-    if s.routing.bus.publish(&assignment.node, &routed).await? == 0 {
-        tracing::warn!(
-            room,
-            node = assignment.node,
-            "no node is listening on the assigned inbox"
-        );
+    if let Err(e) = s.publish_to_node(&assignment.node, &routed).await {
+        // Nobody will set up our media: leave again rather than hang.
+        s.remove_participant(&room, &pid).await?;
+        s.routing
+            .connections
+            .set_participant(&conn.id, None)
+            .await?;
+        return Err(e);
     }
 
     let everyone = s.routing.rooms.participants(&room).await?;

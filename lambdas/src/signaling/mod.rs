@@ -275,13 +275,32 @@ impl Signaling {
             .ok_or_else(|| {
                 ActionError::new(ErrorCode::RoomNotFound, "the room has no media node")
             })?;
-        let receivers = self.routing.bus.publish(&node, message).await?;
-        if receivers == 0 {
-            tracing::warn!(room, node, "no node is listening on the room's inbox");
+        self.publish_to_node(&node, message).await
+    }
+
+    /// Publishes to a node's inbox. A live node that is not listening is re-subscribing
+    /// after a Redis restart or failover (pub/sub keeps nothing for absent listeners), so
+    /// the message is sent again for a short while rather than lost.
+    pub(crate) async fn publish_to_node(&self, node: &str, message: &NodeMessage) -> ActionResult {
+        let deadline = tokio::time::Instant::now() + NODE_LISTEN_WAIT;
+        loop {
+            if self.routing.bus.publish(node, message).await? > 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(node, "no node is listening on the inbox");
+                return Err(ActionError::new(
+                    ErrorCode::Unavailable,
+                    "the media server is not reachable right now; retry shortly",
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        Ok(())
     }
 }
+
+/// How long a message waits for its node to listen again.
+const NODE_LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// An `ApiGatewayProxyResponse` with a status and optional JSON body.
 pub fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
