@@ -77,8 +77,18 @@ impl Drop for TestServer {
 impl TestServer {
     /// Starts a server on a free loopback port with [`TEST_SECRET`].
     pub async fn start(backend: Backend) -> Self {
+        Self::start_inner(backend, None).await
+    }
+
+    /// Like [`start`](Self::start), with a real SFU node in the process (media on loopback).
+    pub async fn start_with_sfu(backend: Backend) -> Self {
+        Self::start_inner(backend, Some(veet_sfu::SfuConfig::loopback())).await
+    }
+
+    async fn start_inner(backend: Backend, sfu: Option<veet_sfu::SfuConfig>) -> Self {
         let tokens = TokenAuthority::new(TEST_SECRET);
         let mut config = DevConfig::local(0, tokens.clone());
+        config.sfu = sfu;
         config.apigw_jitter = TEST_JITTER;
         let redis = match backend {
             Backend::Memory => None,
