@@ -8,6 +8,7 @@
 #
 # Knobs (environment): VEET_BENCH_ROOMS (10), VEET_BENCH_PER_ROOM (3), VEET_BENCH_VIDEO_BPS
 # (300000), VEET_BENCH_EVENTS (drain,kill,redis), VEET_BENCH_RECOVERY_SECS (30),
+# VEET_BENCH_JITTER_MS (the emulator's invocation jitter; default as the tests: 50),
 # VEET_BENCH_LOGS=1 (print each process's log tail after each event).
 set -euo pipefail
 

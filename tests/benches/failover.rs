@@ -20,8 +20,9 @@
 //! node death < 5 s, Redis restart: no gap, taken as < 250 ms). Between events, nodes are
 //! started so that at least two are live. Nothing is asserted: a miss is printed, never a
 //! panic. Knobs: `VEET_BENCH_ROOMS` (10), `VEET_BENCH_PER_ROOM` (3), `VEET_BENCH_VIDEO_BPS`
-//! (300000), `VEET_BENCH_EVENTS` (`drain,kill,redis`), `VEET_BENCH_LOGS=1` (print the tail
-//! of every process's log after each event).
+//! (300000), `VEET_BENCH_EVENTS` (`drain,kill,redis`), `VEET_BENCH_JITTER_MS` (the
+//! emulator's invocation jitter; default the cluster's, as the tests run it),
+//! `VEET_BENCH_LOGS=1` (print the tail of every process's log after each event).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -718,6 +719,10 @@ async fn main() {
     let mut options = ClusterOptions::new(0);
     options.veet = veet;
     options.nodes = 2;
+    if let Ok(ms) = std::env::var("VEET_BENCH_JITTER_MS") {
+        options.signaling_args = vec!["--apigw-jitter-ms".into(), ms];
+    }
+    println!("veet dev {}", options.signaling_args.join(" "));
     let mut cluster = Cluster::start_with(options).await;
     let routing = match Routing::redis(&cluster.redis.url()).await {
         Ok(r) => r,
