@@ -281,3 +281,60 @@ async fn a_paused_node_that_comes_back_does_not_serve_moved_rooms() {
     all_back_in_media(&meetings).await;
     assert_not_split(&cluster, &routing, &survivor_id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_redis_is_down_frames_get_a_retryable_error_and_media_flows() {
+    let _serial = SERIAL.lock().await;
+    veet_tests::init_tracing();
+    let (mut cluster, routing) = start().await;
+    let a = join(&cluster, "fleet-down", "ann").await;
+    let b = join(&cluster, "fleet-down", "ben").await;
+    wait_media(&a, "fleet-down", 2).await;
+    wait_media(&b, "fleet-down", 2).await;
+    cluster.redis.kill();
+    let refused = a.wait_frame(Duration::from_secs(10), |f| {
+        matches!(
+            f,
+            veet_core::protocol::ServerFrame::Error {
+                code: veet_core::protocol::ErrorCode::Unavailable,
+                ..
+            }
+        )
+    });
+    a.send(&veet_core::protocol::ClientFrame::Chat {
+        text: "anyone?".into(),
+    })
+    .await
+    .expect("send");
+    refused
+        .await
+        .expect("a clear, retryable error while Redis is down");
+    // Media does not need Redis.
+    for p in [&a, &b] {
+        p.reset_received();
+        wait_media(p, "fleet-down", 2).await;
+        assert_eq!(p.migrations(), 0);
+    }
+    for n in 0..cluster.nodes.len() {
+        cluster.nodes[n].process.assert_running();
+    }
+    cluster.redis.restart();
+    veet_tests::eventually("the room is back in Redis", || async {
+        let people = routing
+            .rooms
+            .participants("fleet-down")
+            .await
+            .unwrap_or_default();
+        (people.len() == 2).then_some(())
+    })
+    .await;
+    let chat = b.wait_frame(Duration::from_secs(10), |f| {
+        matches!(f, veet_core::protocol::ServerFrame::Chat { .. })
+    });
+    a.send(&veet_core::protocol::ClientFrame::Chat {
+        text: "back".into(),
+    })
+    .await
+    .expect("send");
+    chat.await.expect("chat works again after the restart");
+}
