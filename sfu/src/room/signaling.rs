@@ -1,0 +1,240 @@
+//! SDP and ICE for a participant's two peer connections: the publisher answer, the subscriber
+//! offers (renegotiated as tracks come and go) and candidates that arrive early.
+
+use super::*;
+
+impl Room {
+    pub(super) async fn publisher_connection(
+        &mut self,
+        participant_id: &str,
+    ) -> anyhow::Result<Arc<dyn PeerConnection>> {
+        let p = self
+            .participants
+            .get(participant_id)
+            .ok_or_else(|| anyhow::anyhow!("unknown participant"))?;
+        if let Some(pc) = &p.publisher {
+            return Ok(pc.clone());
+        }
+        let pc = self
+            .ctx
+            .factory
+            .build(self.peer_events(p, PeerRole::Publisher))
+            .await?;
+        if let Some(p) = self.participants.get_mut(participant_id) {
+            p.publisher = Some(pc.clone());
+        }
+        Ok(pc)
+    }
+
+    pub(super) fn peer_events(&self, p: &Participant, role: PeerRole) -> Arc<PeerEvents> {
+        Arc::new(PeerEvents {
+            room: self.events.clone(),
+            factory: self.ctx.factory.clone(),
+            gateway: self.ctx.gateway.clone(),
+            participant_id: p.info.id.clone(),
+            connection_id: p.connection_id.clone(),
+            role,
+        })
+    }
+
+    pub(super) async fn signal(
+        &mut self,
+        participant_id: &str,
+        role: PeerRole,
+        signal: Signal,
+    ) -> anyhow::Result<()> {
+        let Some(p) = self.participants.get(participant_id) else {
+            anyhow::bail!("not in this room on this node");
+        };
+        let connection_id = p.connection_id.clone();
+        match (role, signal) {
+            (PeerRole::Publisher, Signal::Offer { sdp, tracks }) => {
+                anyhow::ensure!(
+                    p.info.grants.can_publish,
+                    "this participant may not publish"
+                );
+                let pc = self.publisher_connection(participant_id).await?;
+                if let Some(p) = self.participants.get_mut(participant_id) {
+                    for t in tracks {
+                        p.offered_sources.insert(t.id, t.source);
+                    }
+                }
+                pc.set_remote_description(RTCSessionDescription::offer(sdp.clone())?)
+                    .await?;
+                self.flush_candidates(participant_id, PeerRole::Publisher)
+                    .await;
+                let answer = pc.create_answer(None).await?;
+                pc.set_local_description(answer).await?;
+                let sdp_out = self.local_sdp(&pc).await;
+                self.ctx
+                    .gateway
+                    .send(&connection_id, &ServerFrame::Answer { role, sdp: sdp_out })
+                    .await?;
+                // Tracks the client stopped sending in this offer end now.
+                let sending = sending_track_ids(&sdp);
+                let stopped: Vec<String> = self
+                    .forwarders
+                    .values()
+                    .filter(|f| f.publisher_id == participant_id && !sending.contains(&f.id()))
+                    .map(|f| f.id())
+                    .collect();
+                for id in stopped {
+                    self.unpublish(&id).await;
+                }
+            }
+            (PeerRole::Subscriber, Signal::Answer { sdp }) => {
+                let pc = p
+                    .subscriber
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no subscriber offer was made"))?;
+                anyhow::ensure!(
+                    p.negotiation.awaiting_answer(),
+                    "no subscriber offer is awaiting an answer"
+                );
+                pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
+                    .await?;
+                self.flush_candidates(participant_id, PeerRole::Subscriber)
+                    .await;
+                let next = match self.participants.get_mut(participant_id) {
+                    Some(p) => p.negotiation.answered(),
+                    None => NegotiationStep::Wait,
+                };
+                if next == NegotiationStep::SendOffer {
+                    self.send_offer(participant_id).await;
+                }
+                self.request_keyframes_for(participant_id);
+            }
+            (_, Signal::Candidate { candidate }) => {
+                let init = RTCIceCandidateInit {
+                    candidate: candidate.candidate,
+                    sdp_mid: candidate.sdp_mid,
+                    sdp_mline_index: candidate.sdp_mline_index,
+                    ..Default::default()
+                };
+                match p.connection(role) {
+                    Some(pc) if pc.remote_description().await.is_some() => {
+                        pc.add_ice_candidate(init).await?
+                    }
+                    _ => {
+                        if let Some(p) = self.participants.get_mut(participant_id) {
+                            let pending = p.pending_candidates.entry(role).or_default();
+                            // Bounded: a client cannot grow this without limit.
+                            if pending.len() < 64 {
+                                pending.push(init);
+                            }
+                        }
+                    }
+                }
+            }
+            (role, _) => anyhow::bail!("unexpected signal for the {role:?} connection"),
+        }
+        Ok(())
+    }
+
+    /// The connection's local description as clients must see it (public IP announced).
+    pub(super) async fn local_sdp(&self, pc: &Arc<dyn PeerConnection>) -> String {
+        pc.local_description()
+            .await
+            .map(|d| self.ctx.factory.public_sdp(&d.sdp))
+            .unwrap_or_default()
+    }
+
+    pub(super) async fn flush_candidates(&mut self, participant_id: &str, role: PeerRole) {
+        let Some(p) = self.participants.get_mut(participant_id) else {
+            return;
+        };
+        let pending = p.pending_candidates.remove(&role).unwrap_or_default();
+        let Some(pc) = p.connection(role).cloned() else {
+            return;
+        };
+        for c in pending {
+            if let Err(e) = pc.add_ice_candidate(c).await {
+                tracing::debug!(error = %e, "buffered candidate rejected");
+            }
+        }
+    }
+
+    pub(super) async fn renegotiate(&mut self, participant_id: &str) {
+        let step = match self.participants.get_mut(participant_id) {
+            Some(p) => p.negotiation.tracks_changed(),
+            None => return,
+        };
+        if step == NegotiationStep::SendOffer {
+            self.send_offer(participant_id).await;
+        }
+    }
+
+    pub(super) async fn send_offer(&mut self, participant_id: &str) {
+        let Some(p) = self.participants.get(participant_id) else {
+            return;
+        };
+        let Some(pc) = p.subscriber.clone() else {
+            return;
+        };
+        let connection_id = p.connection_id.clone();
+        let result: anyhow::Result<()> = async {
+            let offer = pc.create_offer(None).await?;
+            pc.set_local_description(offer).await?;
+            let sdp = self.local_sdp(&pc).await;
+            self.ctx
+                .gateway
+                .send(
+                    &connection_id,
+                    &ServerFrame::Offer {
+                        role: PeerRole::Subscriber,
+                        sdp,
+                    },
+                )
+                .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(participant = participant_id, error = %e, "subscriber offer failed");
+            if let Some(p) = self.participants.get_mut(participant_id) {
+                p.negotiation.offer_failed();
+            }
+        }
+    }
+}
+
+/// Track ids (`a=msid:<stream> <track>`) of the m-sections an SDP sends on.
+pub fn sending_track_ids(sdp: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut msid: Option<String> = None;
+    let mut sending = false;
+    let mut flush = |msid: &mut Option<String>, sending: bool| {
+        if let Some(id) = msid.take() {
+            if sending {
+                ids.push(id);
+            }
+        }
+    };
+    for line in sdp.lines() {
+        let line = line.trim();
+        if line.starts_with("m=") {
+            flush(&mut msid, sending);
+            sending = true; // sendrecv is the default direction
+        } else if let Some(rest) = line.strip_prefix("a=msid:") {
+            msid = rest.split_whitespace().nth(1).map(str::to_owned);
+        } else if line == "a=recvonly" || line == "a=inactive" {
+            sending = false;
+        }
+    }
+    flush(&mut msid, sending);
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn finds_sending_tracks() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\na=msid:s1 mic\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=inactive\r\na=msid:s1 cam\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\na=msid:s1 screen\r\nm=application 9 x\r\n";
+        assert_eq!(
+            sending_track_ids(sdp),
+            vec!["mic".to_string(), "screen".to_string()]
+        );
+    }
+}
