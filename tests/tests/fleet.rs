@@ -147,6 +147,29 @@ async fn busiest_and_other(cluster: &Cluster, routing: &Routing) -> (usize, usiz
     (busiest, 1 - busiest)
 }
 
+/// The survivor's id and the rooms that will move off `victim`.
+async fn plan(
+    cluster: &Cluster,
+    routing: &Routing,
+    victim: usize,
+    survivor: usize,
+) -> (String, Vec<&'static str>) {
+    let moving = rooms_on(routing, &cluster.nodes[victim].id).await;
+    (cluster.nodes[survivor].id.clone(), moving)
+}
+
+/// Waits until every participant of the `moving` rooms has moved once and dropped its old
+/// connections.
+async fn wait_moved(meetings: &[Meeting], moving: &[&str], what: &str) {
+    for m in meetings.iter().filter(|m| moving.contains(&m.room)) {
+        for p in &m.peers {
+            p.wait_moved(1, RECOVERY)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        }
+    }
+}
+
 async fn start() -> (Cluster, Routing) {
     let cluster = Cluster::start(2).await;
     let routing = Routing::redis(&cluster.redis.url()).await.expect("redis");
@@ -160,16 +183,9 @@ async fn sigterm_moves_every_room_to_the_other_node() {
     let (mut cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
     let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let survivor_id = cluster.nodes[survivor].id.clone();
-    let moving = rooms_on(&routing, &cluster.nodes[victim].id).await;
+    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
     assert!(cluster.signal_node(victim, "TERM"));
-    for m in meetings.iter().filter(|m| moving.contains(&m.room)) {
-        for p in &m.peers {
-            p.wait_moved(1, RECOVERY)
-                .await
-                .expect("moved off the draining node");
-        }
-    }
+    wait_moved(&meetings, &moving, "moved off the draining node").await;
     veet_tests::eventually("the drained node exits", || {
         let running = cluster.nodes[victim].process.is_running();
         async move { (!running).then_some(()) }
@@ -186,16 +202,9 @@ async fn a_killed_nodes_rooms_move_to_the_survivor() {
     let (mut cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
     let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let survivor_id = cluster.nodes[survivor].id.clone();
-    let moving = rooms_on(&routing, &cluster.nodes[victim].id).await;
+    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
     cluster.nodes[victim].process.kill();
-    for m in meetings.iter().filter(|m| moving.contains(&m.room)) {
-        for p in &m.peers {
-            p.wait_moved(1, RECOVERY)
-                .await
-                .expect("moved after the node died");
-        }
-    }
+    wait_moved(&meetings, &moving, "moved after the node died").await;
     all_back_in_media(&meetings).await;
     assert_not_split(&cluster, &routing, &survivor_id).await;
 }
@@ -260,16 +269,9 @@ async fn a_paused_node_that_comes_back_does_not_serve_moved_rooms() {
     let (cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
     let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let survivor_id = cluster.nodes[survivor].id.clone();
-    let moving = rooms_on(&routing, &cluster.nodes[victim].id).await;
+    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
     assert!(cluster.signal_node(victim, "STOP"));
-    for m in meetings.iter().filter(|m| moving.contains(&m.room)) {
-        for p in &m.peers {
-            p.wait_moved(1, RECOVERY)
-                .await
-                .expect("moved off the paused node");
-        }
-    }
+    wait_moved(&meetings, &moving, "moved off the paused node").await;
     // Every room is on the survivor now; the paused node wakes up.
     assert!(cluster.signal_node(victim, "CONT"));
     veet_tests::eventually("the woken node lets go of the moved rooms", || async {
