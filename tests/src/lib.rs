@@ -12,6 +12,7 @@
 //!   running the real `lambda_runtime` binaries.
 //! - [`process`]: [`binary_path`] for the workspace's built binaries and
 //!   [`process::ChildGuard`] to kill child processes when a test ends.
+//! - [`conformance`]: the routing conformance fixture (both backends) and its helpers.
 //! - [`panics`]: counts panics inside server tasks, which tokio would otherwise swallow.
 //!
 //! Waits use [`WAIT`] (generous, for a loaded machine); no helper asserts on timing.
@@ -19,6 +20,7 @@
 use std::time::Duration;
 
 pub mod cluster;
+pub mod conformance;
 pub mod dev;
 pub mod lambda;
 pub mod panics;
