@@ -180,16 +180,14 @@ impl Negotiator {
         let tracks = publisher.attach(&pc, generation, state_rx).await?;
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer).await?;
-        let sdp = pc
-            .local_description()
+        let sdp = local_sdp(&pc).await;
+        self.send_signal(PeerRole::Publisher, Signal::Offer { sdp, tracks })
             .await
-            .map(|d| d.sdp)
-            .unwrap_or_default();
+    }
+
+    async fn send_signal(&self, role: PeerRole, signal: Signal) -> anyhow::Result<()> {
         self.out
-            .send(frame_text(&ClientFrame::Signal {
-                role: PeerRole::Publisher,
-                signal: Signal::Offer { sdp, tracks },
-            }))
+            .send(frame_text(&ClientFrame::Signal { role, signal }))
             .await?;
         Ok(())
     }
@@ -331,16 +329,8 @@ impl Negotiator {
                 }
                 let answer = pc.create_answer(None).await?;
                 pc.set_local_description(answer).await?;
-                let sdp = pc
-                    .local_description()
-                    .await
-                    .map(|d| d.sdp)
-                    .unwrap_or_default();
-                self.out
-                    .send(frame_text(&ClientFrame::Signal {
-                        role: PeerRole::Subscriber,
-                        signal: Signal::Answer { sdp },
-                    }))
+                let sdp = local_sdp(&pc).await;
+                self.send_signal(PeerRole::Subscriber, Signal::Answer { sdp })
                     .await?;
             }
             ServerFrame::Candidate { role, candidate } => {
@@ -400,4 +390,12 @@ impl Negotiator {
             p.close().await;
         }
     }
+}
+
+/// The connection's local SDP (empty before one is set).
+async fn local_sdp(pc: &Arc<dyn PeerConnection>) -> String {
+    pc.local_description()
+        .await
+        .map(|d| d.sdp)
+        .unwrap_or_default()
 }
