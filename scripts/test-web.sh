@@ -13,12 +13,16 @@ if [[ ! -x "$VEET_BIN" ]]; then
   exit 1
 fi
 
-if [[ ! -x /usr/bin/chromium ]]; then
-  echo "==> installing Debian's chromium"
+# Chromium for the browser tests; redis-server for the fleet tests' cluster.
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if ((${#missing[@]})); then
+  echo "==> installing ${missing[*]}"
   SUDO=""
   [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "==> web: npm ci"
