@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use veet::peer::{PeerOptions, SyntheticPeer};
-use veet_core::routing::Routing;
+use veet_core::routing::{RoomAccess, RoomSettings, Routing};
 use veet_tests::cluster::{metric, Cluster};
 
 /// Cluster tests measure media: one at a time, so they do not starve each other.
@@ -214,6 +214,16 @@ async fn a_redis_restart_keeps_media_and_the_rooms_are_rebuilt() {
     let _serial = SERIAL.lock().await;
     veet_tests::init_tracing();
     let (mut cluster, routing) = start().await;
+    // One room is invite-only: a restore must not open it to guests.
+    let invite_only = RoomSettings {
+        access: RoomAccess::InviteOnly,
+        ..RoomSettings::default()
+    };
+    routing
+        .rooms
+        .create_room("fleet-c", invite_only.clone())
+        .await
+        .expect("redis");
     let meetings = meetings(&cluster).await;
     let before = room_nodes(&routing).await;
     for m in &meetings {
@@ -239,6 +249,11 @@ async fn a_redis_restart_keeps_media_and_the_rooms_are_rebuilt() {
         ok.then_some(())
     })
     .await;
+    let restored = routing.rooms.room("fleet-c").await.unwrap().unwrap();
+    assert_eq!(
+        restored.settings, invite_only,
+        "settings come back with the room"
+    );
     // Media never stopped: no one moved, and every track delivered across the restart.
     for m in &meetings {
         for p in &m.peers {

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use veet_core::protocol::{Grants, TrackKind};
 use veet_core::routing::selector::LeastLoaded;
-use veet_core::routing::{AddOutcome, Assignment, Connection, Restore};
+use veet_core::routing::{
+    AddOutcome, Assignment, Connection, ParticipantRecord, Restore, RoomAccess, RoomSettings,
+    RoomSnapshot,
+};
 use veet_tests::conformance::{ids, node, participant, track, Fixture};
 use veet_tests::{eventually, routing_suite};
 
@@ -247,19 +250,37 @@ async fn restore_puts_back_a_lost_room_unless_it_lives_elsewhere(f: Fixture) {
     let mut a = participant("PA_a", "alice", 1);
     a.info.tracks.push(track("TR_a"));
     let b = participant("PA_b", "bob", 2);
-    let on_a = Assignment {
-        node: "node-a".into(),
-        epoch: 4,
+    let settings = RoomSettings {
+        max_participants: 7,
+        name: Some("Board".into()),
+        access: RoomAccess::InviteOnly,
+        ..RoomSettings::default()
+    };
+    let snapshot = |participants: &[ParticipantRecord]| RoomSnapshot {
+        assignment: Assignment {
+            node: "node-a".into(),
+            epoch: 4,
+        },
+        settings: settings.clone(),
+        participants: participants.to_vec(),
     };
     assert_eq!(
         r.rooms
-            .restore_room("room-1", &on_a, &[a.clone(), b.clone()])
+            .restore_room("room-1", &snapshot(&[a.clone(), b.clone()]))
             .await
             .unwrap(),
         Restore::Restored { added: 2 }
     );
     let info = r.rooms.room("room-1").await.unwrap().unwrap();
     assert_eq!((info.node.as_deref(), info.epoch), (Some("node-a"), 4));
+    // An invite-only room does not come back open.
+    assert_eq!(info.settings, settings);
+    assert!(r
+        .rooms
+        .list_rooms()
+        .await
+        .unwrap()
+        .contains(&"room-1".to_owned()));
     assert_eq!(
         ids(&r.rooms.participants("room-1").await.unwrap()),
         ["PA_a", "PA_b"]
@@ -279,7 +300,7 @@ async fn restore_puts_back_a_lost_room_unless_it_lives_elsewhere(f: Fixture) {
     r.rooms.add_participant("room-1", &c).await.unwrap();
     assert_eq!(
         r.rooms
-            .restore_room("room-1", &on_a, &[a.clone(), b.clone()])
+            .restore_room("room-1", &snapshot(&[a.clone(), b.clone()]))
             .await
             .unwrap(),
         Restore::Restored { added: 0 }
@@ -300,7 +321,7 @@ async fn restore_puts_back_a_lost_room_unless_it_lives_elsewhere(f: Fixture) {
         .unwrap();
     match r
         .rooms
-        .restore_room("room-1", &on_a, std::slice::from_ref(&b))
+        .restore_room("room-1", &snapshot(std::slice::from_ref(&b)))
         .await
         .unwrap()
     {

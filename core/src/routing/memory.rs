@@ -240,12 +240,7 @@ impl RoomStore for MemoryRouting {
         }))
     }
 
-    async fn restore_room(
-        &self,
-        code: &str,
-        assignment: &Assignment,
-        participants: &[ParticipantRecord],
-    ) -> Result<Restore> {
+    async fn restore_room(&self, code: &str, snapshot: &RoomSnapshot) -> Result<Restore> {
         let mut st = self.state();
         let current = st
             .rooms()
@@ -253,18 +248,18 @@ impl RoomStore for MemoryRouting {
             .and_then(|r| r.info.as_ref())
             .and_then(|i| i.node.clone().map(|n| (n, i.epoch)));
         if let Some((node, epoch)) = current {
-            if node != assignment.node && st.live_node(&node).is_some() {
+            if node != snapshot.assignment.node && st.live_node(&node).is_some() {
                 return Ok(Restore::Elsewhere(Assignment { node, epoch }));
             }
         }
         let entry = st.rooms().entry(code.to_owned()).or_default();
         let info = entry
             .info
-            .get_or_insert_with(|| new_room(code, RoomSettings::default()));
-        info.node = Some(assignment.node.clone());
-        info.epoch = info.epoch.max(assignment.epoch);
+            .get_or_insert_with(|| new_room(code, snapshot.settings.clone()));
+        info.node = Some(snapshot.assignment.node.clone());
+        info.epoch = info.epoch.max(snapshot.assignment.epoch);
         let mut added = 0;
-        for p in participants {
+        for p in &snapshot.participants {
             if !entry.participants.iter().any(|q| q.info.id == p.info.id) {
                 entry.participants.push(p.clone());
                 added += 1;

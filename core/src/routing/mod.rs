@@ -164,6 +164,15 @@ pub struct Assignment {
     pub epoch: u64,
 }
 
+/// What a node knows of a room it hosts, to put it back in a store that lost it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSnapshot {
+    pub assignment: Assignment,
+    /// As the node last read them: an invite-only room must not come back open.
+    pub settings: RoomSettings,
+    pub participants: Vec<ParticipantRecord>,
+}
+
 /// What [`RoomStore::restore_room`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restore {
@@ -198,14 +207,9 @@ pub trait RoomStore: Send + Sync {
     /// `from`; `None` when it is not (someone else moved it first).
     async fn reassign_room(&self, code: &str, from: &str, to: &str) -> Result<Option<Assignment>>;
     /// Puts back a room the store lost (a Redis restart without persistence): the node that
-    /// hosts it re-records it with the participants it serves. A room that meanwhile went to
-    /// another live node is left there.
-    async fn restore_room(
-        &self,
-        code: &str,
-        assignment: &Assignment,
-        participants: &[ParticipantRecord],
-    ) -> Result<Restore>;
+    /// hosts it re-records it with its settings and the participants it serves. A room that
+    /// meanwhile went to another live node is left there.
+    async fn restore_room(&self, code: &str, snapshot: &RoomSnapshot) -> Result<Restore>;
     /// Adds a participant unless the room is full. A participant with the same identity is
     /// replaced (a person who reconnects, or opens a second tab).
     async fn add_participant(&self, code: &str, record: &ParticipantRecord) -> Result<AddOutcome>;

@@ -488,12 +488,7 @@ impl RoomStore for RedisRouting {
         }))
     }
 
-    async fn restore_room(
-        &self,
-        code: &str,
-        assignment: &Assignment,
-        participants: &[ParticipantRecord],
-    ) -> Result<Restore> {
+    async fn restore_room(&self, code: &str, snapshot: &RoomSnapshot) -> Result<Restore> {
         let mut invocation = self.restore.prepare_invoke();
         invocation
             .key(room_key(code))
@@ -501,12 +496,12 @@ impl RoomStore for RedisRouting {
             .key(identities_key(code))
             .key(ROOMS_KEY)
             .arg(NODE_PREFIX)
-            .arg(&assignment.node)
-            .arg(assignment.epoch)
+            .arg(&snapshot.assignment.node)
+            .arg(snapshot.assignment.epoch)
             .arg(unix_millis())
-            .arg(encode(&RoomSettings::default())?)
+            .arg(encode(&snapshot.settings)?)
             .arg(code);
-        for p in participants {
+        for p in &snapshot.participants {
             invocation
                 .arg(&p.info.id)
                 .arg(&p.info.identity)

@@ -71,7 +71,10 @@ impl Room {
         }
         if let Ok(Some(info)) = self.ctx.routing.rooms.room(&self.code).await {
             match info.node {
-                Some(node) if node == self.ctx.node_id => self.epoch = self.epoch.max(info.epoch),
+                Some(node) if node == self.ctx.node_id => {
+                    self.epoch = self.epoch.max(info.epoch);
+                    self.settings = info.settings;
+                }
                 Some(node) => {
                     tracing::warn!(room = %self.code, now_on = %node, "the room moved while this node was away; letting go");
                     self.leave(tokio::time::Instant::now());
@@ -113,19 +116,19 @@ impl Room {
         if self.phase != Phase::Serving {
             return;
         }
-        let records = self.records();
-        let assignment = Assignment {
-            node: self.ctx.node_id.clone(),
-            epoch: self.epoch,
+        let snapshot = RoomSnapshot {
+            assignment: Assignment {
+                node: self.ctx.node_id.clone(),
+                epoch: self.epoch,
+            },
+            settings: self.settings.clone(),
+            participants: self.records(),
         };
+        let records = &snapshot.participants;
         let routing = &self.ctx.routing;
-        match routing
-            .rooms
-            .restore_room(&self.code, &assignment, &records)
-            .await
-        {
+        match routing.rooms.restore_room(&self.code, &snapshot).await {
             Ok(Restore::Restored { added }) => {
-                for r in &records {
+                for r in records {
                     let conn = Connection {
                         id: r.connection_id.clone(),
                         room: self.code.clone(),
@@ -156,7 +159,7 @@ impl Room {
                     &self.ctx,
                     &self.code,
                     &a,
-                    &records,
+                    records,
                     CloseReason::NodeFailed,
                 )
                 .await

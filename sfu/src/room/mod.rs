@@ -24,7 +24,8 @@ use veet_core::protocol::{
     TrackKind, TrackSource,
 };
 use veet_core::routing::{
-    unix_millis, Assignment, Connection, NodeSelector, ParticipantRecord, Restore, Routing,
+    unix_millis, Assignment, Connection, NodeSelector, ParticipantRecord, Restore, RoomSettings,
+    RoomSnapshot, Routing,
 };
 use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
 use webrtc::media_stream::track_local::TrackLocal;
@@ -112,6 +113,8 @@ pub struct Room {
     epoch: u64,
     /// Signals for participants whose `Join` has not arrived yet.
     early: Vec<(Instant, NodeMessage)>,
+    /// The room's settings as last read from the store, to restore them if it loses them.
+    settings: RoomSettings,
 }
 
 /// Starts a room's task; returns where to send it events.
@@ -126,6 +129,7 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         phase: Phase::Serving,
         epoch: 0,
         early: Vec::new(),
+        settings: RoomSettings::default(),
     };
     tokio::spawn(room.run(rx));
     tx
@@ -138,6 +142,8 @@ impl Room {
         let mut tick = tokio::time::interval(self.ctx.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.reset();
+        // Learn the room's epoch and settings now (kept to restore them if Redis loses them).
+        self.check_still_ours().await;
         loop {
             let event = tokio::select! {
                 e = rx.recv() => match e {
