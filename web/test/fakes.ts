@@ -154,6 +154,13 @@ export function joined(selfId = "PA_me", others = [participant("PA_bob", "Bob")]
 }
 
 /** Lets queued promise chains (peer operations) run. */
+/** Starts the session, opens its socket and delivers `joined`: the usual first steps. */
+export function startJoined(h: Harness, frame: ServerFrame = joined()): void {
+  h.session.start();
+  h.socket().open();
+  h.socket().receive(frame);
+}
+
 export async function flush() {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }

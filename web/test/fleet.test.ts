@@ -13,7 +13,7 @@ import {
   PONG_TIMEOUT_MS,
 } from "../src/session/session";
 import { EndScreen } from "../src/ui/EndScreen";
-import { FakeTrack, flush, harness, joined, participant, type FakePeer, type Harness } from "./fakes";
+import { FakeTrack, flush, harness, joined, participant, type FakePeer, type Harness, startJoined } from "./fakes";
 
 type SignalFrame = Extract<ClientFrame, { action: "signal" }>;
 const signals = (sent: ClientFrame[]) =>
@@ -322,9 +322,7 @@ describe("migrate: moving to another node", () => {
 describe("dead sockets", () => {
   it("pings every ten seconds", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     expect(PING_INTERVAL_MS).toBe(10_000);
     expect(PONG_TIMEOUT_MS).toBe(5_000);
     vi.advanceTimersByTime(PING_INTERVAL_MS);
@@ -336,9 +334,7 @@ describe("dead sockets", () => {
 
   it("a ping unanswered for five seconds re-joins within seconds", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     vi.advanceTimersByTime(PING_INTERVAL_MS + PONG_TIMEOUT_MS - 1);
     expect(h.session.getState().status).toBe("joined");
     vi.advanceTimersByTime(1);
@@ -351,9 +347,7 @@ describe("dead sockets", () => {
 
   it("any frame counts as an answer: an error (Redis down) is not a dead socket", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     vi.advanceTimersByTime(PING_INTERVAL_MS);
     h.socket().receive({ type: "error", code: "unavailable", message: "state store unreachable" });
     vi.advanceTimersByTime(PONG_TIMEOUT_MS * 2);
@@ -385,9 +379,7 @@ describe("lost joins and offers", () => {
   it("re-joins when the publisher's offer gets no answer within six seconds", async () => {
     const h = harness();
     h.session.setLocalTrack("microphone", new FakeTrack("mic-1", "audio"));
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     expect(offers(h.socket().sent)).toHaveLength(1);
     vi.advanceTimersByTime(OFFER_TIMEOUT_MS - 1);
@@ -411,9 +403,7 @@ describe("lost joins and offers", () => {
   it("each renegotiation has its own deadline", async () => {
     const h = harness();
     h.session.setLocalTrack("microphone", new FakeTrack("mic-1", "audio"));
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     vi.advanceTimersByTime(OFFER_TIMEOUT_MS - 1000);
     h.socket().receive({ type: "answer", role: "publisher", sdp: "a1" });
@@ -484,9 +474,7 @@ describe("server errors", () => {
   it("unavailable or internal while joined is only logged", async () => {
     const logs: string[] = [];
     const h = harness({ log: (m) => logs.push(m) });
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     h.socket().receive({ type: "error", code: "unavailable", message: "redis down" });
     h.socket().receive({ type: "error", code: "internal", message: "oops" });
     expect(h.session.getState().status).toBe("joined");

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame } from "../src/protocol.gen";
 import { PING_INTERVAL_MS, PONG_TIMEOUT_MS } from "../src/session/session";
-import { FakeTrack, flush, harness, joined, participant } from "./fakes";
+import { FakeTrack, flush, harness, joined, participant, startJoined } from "./fakes";
 
 type SignalFrame = Extract<ClientFrame, { action: "signal" }>;
 const signals = (sent: ClientFrame[]) =>
@@ -52,9 +52,7 @@ describe("join", () => {
 
   it("listen-only: joins without a publisher offer and still answers the SFU", async () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     expect(signals(h.socket().sent)).toHaveLength(0);
 
@@ -73,9 +71,7 @@ describe("join", () => {
 
   it("tracks remote media by track id and participant, and drops it when they leave", async () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     const [, sub] = h.pcs();
     const remote = new FakeTrack("TR_bobcam", "video");
@@ -91,9 +87,7 @@ describe("join", () => {
 
   it("keeps the roster live: joins, tracks, mutes, chat (de-duplicated)", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     h.socket().receive({ type: "participant_joined", participant: participant("PA_cy", "Cy") });
     h.socket().receive({
       type: "track_published",
@@ -145,9 +139,7 @@ describe("ICE candidates", () => {
   it("trickles local candidates per role and buffers remote ones until the remote description", async () => {
     const h = harness();
     h.session.setLocalTrack("microphone", new FakeTrack("mic-1", "audio"));
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     const [pub, sub] = h.pcs();
 
@@ -181,9 +173,7 @@ describe("renegotiation", () => {
   async function joinedWithMic() {
     const h = harness();
     h.session.setLocalTrack("microphone", new FakeTrack("mic-1", "audio"));
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     return h;
   }
@@ -282,9 +272,7 @@ describe("renegotiation", () => {
     h.session.setLocalTrack("microphone", mic);
     h.session.setMuted("microphone", true);
     expect(mic.enabled).toBe(false);
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     expect(h.socket().sent.filter((f) => f.action === "mute")).toEqual([]);
     h.socket().receive({ type: "answer", role: "publisher", sdp: "a1" });
@@ -305,9 +293,7 @@ describe("renegotiation", () => {
 describe("keepalive", () => {
   it("pings on an interval while connected", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     vi.advanceTimersByTime(PING_INTERVAL_MS - 1);
     expect(h.socket().actions()).not.toContain("ping");
     vi.advanceTimersByTime(1);
@@ -322,9 +308,7 @@ describe("keepalive", () => {
 describe("keepalive failure", () => {
   it("re-joins when a ping goes unanswered (a dead connection the browser missed)", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     vi.advanceTimersByTime(PING_INTERVAL_MS);
     h.socket().receive({ type: "pong" });
     vi.advanceTimersByTime(PONG_TIMEOUT_MS);
@@ -345,9 +329,7 @@ describe("reconnect", () => {
   it("re-joins with the same token after a drop, with backoff, and renegotiates", async () => {
     const h = harness();
     h.session.setLocalTrack("microphone", new FakeTrack("mic-1", "audio"));
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     const [oldPub, oldSub] = h.pcs();
     oldSub.ontrack?.(new FakeTrack("TR_x", "video"), "PA_bob");
@@ -384,9 +366,7 @@ describe("reconnect", () => {
 
   it("backs off exponentially while the server stays away, then gives up", async () => {
     const h = harness({ maxReconnectAttempts: 4 });
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     h.socket().drop();
     // Delays 500, 1000, 2000, 4000: each socket fails before opening.
     const delays = [500, 1000, 2000, 4000];
@@ -424,9 +404,7 @@ describe("reconnect", () => {
     expect(backoffDelay(3, undefined, () => 0.999999)).toBe(2400);
 
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     h.socket().drop();
     vi.advanceTimersByTime(500);
     h.socket().open();
@@ -437,9 +415,7 @@ describe("reconnect", () => {
 
   it("re-joins when a peer connection fails", async () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     const first = h.socket();
     h.pcs()[1].onstatechange?.("failed");
@@ -451,9 +427,7 @@ describe("reconnect", () => {
 
   it("does not reconnect after leaving", () => {
     const h = harness();
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     h.session.leave();
     expect(h.socket().sent.at(-1)).toEqual({ action: "leave" });
     expect(h.socket().closed).toBe(true);
@@ -550,9 +524,7 @@ describe("remote mute", () => {
     const cam = new FakeTrack("cam-1", "video");
     h.session.setLocalTrack("microphone", mic);
     h.session.setLocalTrack("camera", cam);
-    h.session.start();
-    h.socket().open();
-    h.socket().receive(joined());
+    startJoined(h);
     await flush();
     const remoteMutes: string[] = [];
     h.session.onRemoteMute((source) => remoteMutes.push(source));
