@@ -135,27 +135,23 @@ async fn assert_not_split(cluster: &Cluster, routing: &Routing, expect_node: &st
     .await;
 }
 
-/// The node hosting most rooms, and the other one.
-async fn busiest_and_other(cluster: &Cluster, routing: &Routing) -> (usize, usize) {
-    let nodes = room_nodes(routing).await;
-    let count = |id: &str| nodes.values().filter(|n| *n == id).count();
-    let busiest = if count(&cluster.nodes[0].id) >= count(&cluster.nodes[1].id) {
-        0
-    } else {
-        1
-    };
-    (busiest, 1 - busiest)
+/// Which node an event hits (the one hosting most rooms), which survives, and which rooms
+/// will move.
+struct Plan {
+    victim: usize,
+    survivor_id: String,
+    moving: Vec<&'static str>,
 }
 
-/// The survivor's id and the rooms that will move off `victim`.
-async fn plan(
-    cluster: &Cluster,
-    routing: &Routing,
-    victim: usize,
-    survivor: usize,
-) -> (String, Vec<&'static str>) {
-    let moving = rooms_on(routing, &cluster.nodes[victim].id).await;
-    (cluster.nodes[survivor].id.clone(), moving)
+async fn plan(cluster: &Cluster, routing: &Routing) -> Plan {
+    let nodes = room_nodes(routing).await;
+    let count = |id: &str| nodes.values().filter(|n| *n == id).count();
+    let victim = usize::from(count(&cluster.nodes[0].id) < count(&cluster.nodes[1].id));
+    Plan {
+        victim,
+        survivor_id: cluster.nodes[1 - victim].id.clone(),
+        moving: rooms_on(routing, &cluster.nodes[victim].id).await,
+    }
 }
 
 /// Waits until every participant of the `moving` rooms has moved once and dropped its old
@@ -182,8 +178,11 @@ async fn sigterm_moves_every_room_to_the_other_node() {
     veet_tests::init_tracing();
     let (mut cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
-    let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
+    let Plan {
+        victim,
+        survivor_id,
+        moving,
+    } = plan(&cluster, &routing).await;
     assert!(cluster.signal_node(victim, "TERM"));
     wait_moved(&meetings, &moving, "moved off the draining node").await;
     veet_tests::eventually("the drained node exits", || {
@@ -201,8 +200,11 @@ async fn a_killed_nodes_rooms_move_to_the_survivor() {
     veet_tests::init_tracing();
     let (mut cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
-    let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
+    let Plan {
+        victim,
+        survivor_id,
+        moving,
+    } = plan(&cluster, &routing).await;
     cluster.nodes[victim].process.kill();
     wait_moved(&meetings, &moving, "moved after the node died").await;
     all_back_in_media(&meetings).await;
@@ -283,8 +285,11 @@ async fn a_paused_node_that_comes_back_does_not_serve_moved_rooms() {
     veet_tests::init_tracing();
     let (cluster, routing) = start().await;
     let meetings = meetings(&cluster).await;
-    let (victim, survivor) = busiest_and_other(&cluster, &routing).await;
-    let (survivor_id, moving) = plan(&cluster, &routing, victim, survivor).await;
+    let Plan {
+        victim,
+        survivor_id,
+        moving,
+    } = plan(&cluster, &routing).await;
     assert!(cluster.signal_node(victim, "STOP"));
     wait_moved(&meetings, &moving, "moved off the paused node").await;
     // Every room is on the survivor now; the paused node wakes up.
