@@ -103,6 +103,32 @@ pub struct TrackInfo {
     pub muted: bool,
 }
 
+/// How a subscriber displays one of the tracks it receives, so the node forwards the
+/// smallest simulcast layer that looks sharp there (adaptive stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TrackView {
+    /// The track, as in `track_published`.
+    pub track_id: String,
+    /// Displayed size in device pixels; 0 × 0 means not displayed (hidden, off-screen, or an
+    /// audio-only tile), and the node then forwards no video for it.
+    pub width: u32,
+    pub height: u32,
+    /// The subscriber pinned or spotlights this track: it gets bandwidth first.
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// The most a client may describe in one `view` frame.
+pub const MAX_TRACK_VIEWS: usize = 64;
+
+/// One participant's speaking level, in `active_speakers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SpeakerLevel {
+    pub participant_id: String,
+    /// 0 (silence) to 100 (loudest), smoothed.
+    pub level: u8,
+}
+
 /// What a participant may do, taken from its join token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Grants {
@@ -176,12 +202,16 @@ pub enum ClientFrame {
     Chat { text: String },
     /// Keep-alive; answered with `pong`. API Gateway drops connections idle for 10 minutes.
     Ping {},
+    /// How the client displays the tracks it receives (replaces what it said before for the
+    /// listed tracks; tracks never described are treated as displayed large).
+    View { tracks: Vec<TrackView> },
 }
 
 impl ClientFrame {
     /// Every action a client may send; the API Gateway routes besides `$connect`,
     /// `$disconnect` and `$default`.
-    pub const ACTIONS: [&'static str; 6] = ["join", "leave", "signal", "mute", "chat", "ping"];
+    pub const ACTIONS: [&'static str; 7] =
+        ["join", "leave", "signal", "mute", "chat", "ping", "view"];
 }
 
 /// Why a request failed. The serialized name is a stable machine-readable code.
@@ -330,6 +360,26 @@ pub enum ServerFrame {
     Migrate {
         reason: CloseReason,
     },
+    /// The room's current speakers, loudest first (empty when no one speaks). Sent by the
+    /// node when the set or order changes, with hysteresis so it does not flap.
+    ActiveSpeakers {
+        speakers: Vec<SpeakerLevel>,
+    },
+    /// Dynacast, to a publisher: which simulcast encodings (by RID) of one of its tracks
+    /// someone receives. The client sets `active: false` on the others, so they cost no
+    /// uplink; an empty list pauses the track's video.
+    PublisherLayers {
+        track_id: String,
+        rids: Vec<String>,
+    },
+    /// A track this participant cannot receive: its codec is not among those the
+    /// subscriber's connection negotiated.
+    TrackUnsupported {
+        participant_id: String,
+        track_id: String,
+        codec: String,
+        message: String,
+    },
 }
 
 impl ServerFrame {
@@ -385,6 +435,12 @@ pub enum NodeMessage {
     },
     /// The room was closed for everyone.
     CloseRoom { room: String, reason: CloseReason },
+    /// How a participant displays the tracks it receives.
+    View {
+        room: String,
+        participant_id: String,
+        tracks: Vec<TrackView>,
+    },
 }
 
 impl NodeMessage {
@@ -395,7 +451,8 @@ impl NodeMessage {
             | NodeMessage::Leave { room, .. }
             | NodeMessage::Signal { room, .. }
             | NodeMessage::Mute { room, .. }
-            | NodeMessage::CloseRoom { room, .. } => room,
+            | NodeMessage::CloseRoom { room, .. }
+            | NodeMessage::View { room, .. } => room,
         }
     }
 }
@@ -485,6 +542,8 @@ pub fn typescript_bindings() -> String {
         TrackKind::decl(&cfg),
         TrackSource::decl(&cfg),
         TrackInfo::decl(&cfg),
+        TrackView::decl(&cfg),
+        SpeakerLevel::decl(&cfg),
         Grants::decl(&cfg),
         ParticipantInfo::decl(&cfg),
         IceServer::decl(&cfg),
@@ -502,7 +561,7 @@ pub fn typescript_bindings() -> String {
         out.push_str("\n\n");
     }
     out.push_str(&format!(
-        "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\n"
+        "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\nexport const MAX_TRACK_VIEWS = {MAX_TRACK_VIEWS};\n"
     ));
     out
 }

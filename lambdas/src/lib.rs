@@ -16,4 +16,4 @@ pub use emulator::{Emulator, Integration};
 pub use signaling::Signaling;
 
 /// Route keys API Gateway is configured with besides `$connect`, `$disconnect`, `$default`.
-pub const ROUTES: [&str; 6] = veet_core::protocol::ClientFrame::ACTIONS;
+pub const ROUTES: [&str; 7] = veet_core::protocol::ClientFrame::ACTIONS;

@@ -29,6 +29,27 @@ export type TrackInfo = {
  */
 id: string, kind: TrackKind, source: TrackSource, muted: boolean, };
 
+export type TrackView = { 
+/**
+ * The track, as in `track_published`.
+ */
+track_id: string, 
+/**
+ * Displayed size in device pixels; 0 × 0 means not displayed (hidden, off-screen, or an
+ * audio-only tile), and the node then forwards no video for it.
+ */
+width: number, height: number, 
+/**
+ * The subscriber pinned or spotlights this track: it gets bandwidth first.
+ */
+pinned: boolean, };
+
+export type SpeakerLevel = { participant_id: string, 
+/**
+ * 0 (silence) to 100 (loudest), smoothed.
+ */
+level: number, };
+
 export type Grants = { can_publish: boolean, can_subscribe: boolean, can_publish_data: boolean, room_admin: boolean, };
 
 export type ParticipantInfo = { 
@@ -47,7 +68,7 @@ joined_at: number, tracks: Array<TrackInfo>, grants: Grants, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
 
-export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", };
+export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, };
 
 export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
 
@@ -65,7 +86,8 @@ participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type
 /**
  * Unique id, so clients can de-duplicate after a reconnect.
  */
-id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, } | { "type": "migrate", reason: CloseReason, };
+id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, } | { "type": "migrate", reason: CloseReason, } | { "type": "active_speakers", speakers: Array<SpeakerLevel>, } | { "type": "publisher_layers", track_id: string, rids: Array<string>, } | { "type": "track_unsupported", participant_id: string, track_id: string, codec: string, message: string, };
 
 export const MAX_FRAME_BYTES = 32768;
 export const MAX_CHAT_CHARS = 4000;
+export const MAX_TRACK_VIEWS = 64;

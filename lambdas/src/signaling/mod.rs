@@ -13,6 +13,7 @@ mod leave;
 mod mute;
 mod ping;
 mod signal;
+mod view;
 
 use std::sync::Arc;
 
@@ -155,6 +156,7 @@ impl Signaling {
                 mute::handle(self, &conn, track_id, muted).await
             }
             ClientFrame::Chat { text } => chat::handle(self, &conn, text).await,
+            ClientFrame::View { tracks } => view::handle(self, &conn, tracks).await,
         }
     }
 

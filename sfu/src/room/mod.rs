@@ -279,6 +279,11 @@ impl Room {
             NodeMessage::CloseRoom { reason, .. } => {
                 self.close_for_everyone(reason).await;
             }
+            NodeMessage::View {
+                participant_id,
+                tracks,
+                ..
+            } => self.set_view(&participant_id, tracks),
         }
     }
 

@@ -196,6 +196,15 @@ impl Room {
         .await;
     }
 
+    /// A subscriber said how it displays its tracks.
+    pub(super) fn set_view(
+        &mut self,
+        subscriber_id: &str,
+        tracks: Vec<veet_core::protocol::TrackView>,
+    ) {
+        let _ = (subscriber_id, tracks);
+    }
+
     pub(super) fn request_keyframes_for(&self, subscriber_id: &str) {
         let Some(s) = self.participants.get(subscriber_id) else {
             return;
