@@ -1,7 +1,6 @@
-// Who is speaking, measured locally: one AudioContext, an analyser per microphone, polled a
-// few times a second. Returns the ids whose level is above a threshold (held briefly, so the
-// indicator does not flicker between words). Only our own mic uses it: the node says who
-// else is speaking (`active_speakers`), so a big room costs no analyser per person.
+// Who is speaking: one AudioContext, an analyser per microphone, polled a few times a
+// second. Returns the ids whose level is above a threshold (held briefly, so the indicator
+// does not flicker between words).
 
 import { useEffect, useRef, useState } from "react";
 

@@ -1,5 +1,4 @@
-// Pure updates of the room's roster, tracks, chat, active speakers and undecodable tracks
-// from server frames.
+// Pure updates of the room's roster, tracks and chat from server frames.
 
 import type { ParticipantInfo, ServerFrame, TrackInfo } from "../protocol.gen";
 import type { SessionState } from "./state";
@@ -14,9 +13,7 @@ type RosterFrame = Extract<
       | "track_published"
       | "track_unpublished"
       | "mute_changed"
-      | "chat"
-      | "active_speakers"
-      | "track_unsupported";
+      | "chat";
   }
 >;
 
@@ -28,8 +25,6 @@ export function isRosterFrame(frame: ServerFrame): frame is RosterFrame {
     case "track_unpublished":
     case "mute_changed":
     case "chat":
-    case "active_speakers":
-    case "track_unsupported":
       return true;
     default:
       return false;
@@ -61,10 +56,6 @@ function withoutMedia<T extends TrackLike>(
   );
 }
 
-function without<V>(record: Record<string, V>, drop: (key: string, value: V) => boolean): Record<string, V> {
-  return Object.fromEntries(Object.entries(record).filter(([k, v]) => !drop(k, v)));
-}
-
 export function applyRosterFrame<T extends TrackLike>(
   s: SessionState<T>,
   frame: RosterFrame,
@@ -82,8 +73,6 @@ export function applyRosterFrame<T extends TrackLike>(
         ...s,
         participants: s.participants.filter((p) => p.id !== id),
         media: withoutMedia(s.media, (_, pid) => pid === id),
-        speakers: s.speakers.filter((sp) => sp.participant_id !== id),
-        unsupported: without(s.unsupported, (_, u) => u.participantId === id),
       };
     }
     case "track_published":
@@ -96,11 +85,7 @@ export function applyRosterFrame<T extends TrackLike>(
         ...p,
         tracks: p.tracks.filter((t) => t.id !== frame.track_id),
       }));
-      return {
-        ...next,
-        media: withoutMedia(next.media, (id) => id === frame.track_id),
-        unsupported: without(next.unsupported, (id) => id === frame.track_id),
-      };
+      return { ...next, media: withoutMedia(next.media, (id) => id === frame.track_id) };
     }
     case "mute_changed":
       return updateParticipant(s, frame.participant_id, (p) => ({
@@ -120,12 +105,6 @@ export function applyRosterFrame<T extends TrackLike>(
         sentAt: frame.sent_at,
       };
       return { ...s, chat: [...s.chat, msg] };
-    }
-    case "active_speakers":
-      return { ...s, speakers: frame.speakers };
-    case "track_unsupported": {
-      const { participant_id: participantId, codec, message } = frame;
-      return { ...s, unsupported: { ...s.unsupported, [frame.track_id]: { participantId, codec, message } } };
     }
   }
 }

@@ -19,9 +19,7 @@ import { LocalTracks } from "./local";
 import { MOVE_TIMEOUT_MS } from "./move";
 import { applyRosterFrame, isRosterFrame } from "./roster";
 import { initialState, type FatalError, type SessionState } from "./state";
-import { SignalingSocket } from "./socket";
-import type { LocalSource, PeerFactory, SocketFactory, TrackLike } from "./types";
-import { ViewReporter, type DisplayedSize } from "./views";
+import type { LocalSource, PeerFactory, SocketFactory, SocketLike, TrackLike } from "./types";
 
 /** Often enough to notice a dead socket in seconds (and far under API Gateway's 10-minute idle timeout). */
 export const PING_INTERVAL_MS = 10_000;
@@ -65,12 +63,11 @@ export class Session<T extends TrackLike> {
     Pick<SessionOptions<T>, "refreshToken">;
 
   private token: string;
-  private readonly socket: SignalingSocket;
+  private socket: SocketLike | null = null;
   private readonly links: PeerLinks<T>;
   private readonly local: LocalTracks<T>;
   private remoteMuteListeners = new Set<(source: LocalSource) => void>();
   private readonly keepalive: Keepalive;
-  private readonly views: ViewReporter;
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -99,11 +96,6 @@ export class Session<T extends TrackLike> {
       this.opts.pongTimeoutMs,
     );
     const log = this.opts.log;
-    this.socket = new SignalingSocket(this.opts.createSocket, log);
-    this.views = new ViewReporter({
-      canSend: () => this.state.status === "joined",
-      send: (tracks) => this.send({ action: "view", tracks }),
-    });
     this.local = new LocalTracks<T>({
       publisher: () => this.links.publisher,
       joined: () => this.state.status === "joined",
@@ -123,7 +115,6 @@ export class Session<T extends TrackLike> {
           this.local.publishAll(pub);
         },
         negotiated: () => this.local.announceMutedPublications(),
-        moved: () => this.views.reset(),
         recover: (why) => this.recover(why),
         log,
       },
@@ -154,10 +145,6 @@ export class Session<T extends TrackLike> {
 
   private setState(next: SessionState<T>): void {
     if (next === this.state) return;
-    if (next.media !== this.state.media) {
-      const video = Object.entries(next.media).filter(([, m]) => m.track.kind === "video");
-      this.views.setTracks(video.map(([id]) => id));
-    }
     this.state = next;
     for (const l of this.listeners) l();
   }
@@ -211,14 +198,6 @@ export class Session<T extends TrackLike> {
     this.local.setMuted(source, muted);
   }
 
-  /**
-   * How the UI shows remote video now, by track id, in device pixels (adaptive stream).
-   * Received video tracks missing from it are reported as not displayed.
-   */
-  setTrackViews(displayed: ReadonlyMap<string, DisplayedSize>): void {
-    this.views.setDisplayed(displayed);
-  }
-
   sendChat(text: string): boolean {
     const trimmed = text.trim();
     if (!trimmed || this.state.status !== "joined") return false;
@@ -235,19 +214,25 @@ export class Session<T extends TrackLike> {
 
   private connect(): void {
     this.retryTimer = null;
-    this.socket.open(this.wsUrlWithToken(), {
-      open: () => {
-        this.send({ action: "join" });
-        this.keepalive.start();
-        // Invocations are unordered and the server may lose one: never wait forever.
-        this.joinTimer = setTimeout(() => {
-          this.joinTimer = null;
-          this.recover("no answer to join");
-        }, this.opts.joinTimeoutMs);
-      },
-      message: (data) => this.onMessage(data),
-      closed: (opened) => this.onSocketClosed(opened),
-    });
+    let opened = false;
+    const socket = this.opts.createSocket(this.wsUrlWithToken());
+    this.socket = socket;
+    socket.onopen = () => {
+      opened = true;
+      this.send({ action: "join" });
+      this.keepalive.start();
+      // Invocations are unordered and the server may lose one: never wait forever.
+      this.joinTimer = setTimeout(() => {
+        this.joinTimer = null;
+        this.recover("no answer to join");
+      }, this.opts.joinTimeoutMs);
+    };
+    socket.onmessage = (data) => this.onMessage(data);
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.onSocketClosed(opened);
+    };
   }
 
   private onSocketClosed(opened: boolean): void {
@@ -296,13 +281,27 @@ export class Session<T extends TrackLike> {
 
   /** Drops the socket and re-joins, e.g. when a peer connection failed. */
   private reconnectNow(): void {
-    this.socket.close();
+    this.closeSocket();
     this.dropMedia();
     this.scheduleReconnect();
   }
 
+  private closeSocket(): void {
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.onmessage = null;
+      s.close();
+    }
+  }
+
   private send(frame: ClientFrame): void {
-    this.socket.send(frame);
+    try {
+      this.socket?.send(JSON.stringify(frame));
+    } catch (e) {
+      this.opts.log("send failed", e);
+    }
   }
 
   private sendSignal(role: PeerRole, signal: Signal): void {
@@ -318,14 +317,13 @@ export class Session<T extends TrackLike> {
   private teardown(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.socket.close();
+    this.closeSocket();
     this.dropMedia();
   }
 
   /** Closes every peer connection and stops the socket's timers. */
   private dropMedia(): void {
     this.keepalive.stop();
-    this.views.stop();
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
     this.joinTimer = null;
     this.links.close();
@@ -344,7 +342,6 @@ export class Session<T extends TrackLike> {
       return;
     }
     if (isRosterFrame(frame)) {
-      if (frame.type === "track_unsupported") this.opts.log(`cannot receive ${frame.track_id}: ${frame.message}`);
       this.setState(applyRosterFrame(this.state, frame));
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
         this.local.correct(frame.track.id, frame.track.muted);
@@ -373,20 +370,11 @@ export class Session<T extends TrackLike> {
           reconnectAttempt: 0,
           fatal: null,
           moving: false,
-          speakers: [],
-          unsupported: {},
         });
-        // A new node has heard none of our views.
-        this.views.reset();
         return;
       case "migrate":
-        if (this.state.status === "joined") {
-          this.links.migrate(frame.reason);
-          this.views.reset();
-        } else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
-        return;
-      case "publisher_layers":
-        this.links.publisher?.setLayers(frame.track_id, frame.rids);
+        if (this.state.status === "joined") this.links.migrate(frame.reason);
+        else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
         return;
       case "offer":
       case "answer":

@@ -16,8 +16,6 @@ import { Stage } from "./Stage";
 import { Toasts, useToasts } from "./Toasts";
 import { useSessionState } from "./useSession";
 import { useShortcuts } from "./useShortcuts";
-import { useStageLayout } from "./useStageLayout";
-import { useOnScreenVideos, VideoRegistryContext } from "./videoRegistry";
 
 type Track = MediaStreamTrack;
 
@@ -107,36 +105,23 @@ export function Meeting({ code, name, session, media }: Props) {
   }, [session, stopShare]);
   useEffect(() => () => screenRef.current?.stop(), []);
 
-  const remote = useMemo(
-    () => remoteView(state.participants, state.media, state.unsupported),
-    [state.participants, state.media, state.unsupported],
-  );
+  const remote = useMemo(() => remoteView(state.participants, state.media), [state.participants, state.media]);
   const selfTile: TileModel<Track> = {
     id: state.self?.id ?? "self",
     name,
     isSelf: true,
     video: media.camera,
     audioMuted: !media.micOn,
+    mic: media.micOn ? media.mic : null,
   };
   const tiles = [selfTile, ...remote.tiles];
-  // Others' speaking comes from the node (active_speakers); our own from our mic, at once.
-  const selfSpeaking = useSpeaking(media.mic && media.micOn ? [{ id: selfTile.id, track: media.mic }] : []);
-  const speaking = useMemo(
-    () => new Set([...state.speakers.map((s) => s.participant_id), ...selfSpeaking]),
-    [state.speakers, selfSpeaking],
+  const speaking = useSpeaking(
+    tiles.flatMap((t) => (t.mic && !t.audioMuted ? [{ id: t.id, track: t.mic }] : [])),
   );
   const shares: ShareModel<Track>[] = [
     ...remote.shares,
     ...(screen ? [{ participantId: selfTile.id, name, isSelf: true, track: screen }] : []),
   ];
-  const stage = useStageLayout({
-    tiles,
-    shareCount: shares.length,
-    speakers: state.speakers,
-    selfId: state.self?.id ?? null,
-  });
-  // Adaptive stream: how big each remote video is on screen goes to the node.
-  const videos = useOnScreenVideos((displayed) => session.setTrackViews(displayed));
 
   const joined = state.status === "joined";
   usePresenceToasts(
@@ -167,18 +152,7 @@ export function Meeting({ code, name, session, media }: Props) {
         </div>
       )}
       <div className="meeting-body">
-        <VideoRegistryContext.Provider value={videos}>
-          <Stage
-            tiles={tiles}
-            shares={shares}
-            speaking={speaking}
-            layout={stage.layout}
-            spotlight={stage.spotlight}
-            cap={stage.cap}
-            pinnedId={stage.pinnedId}
-            onTogglePin={stage.togglePin}
-          />
-        </VideoRegistryContext.Provider>
+        <Stage tiles={tiles} shares={shares} speaking={speaking} />
         {panel === "chat" && (
           <ChatPanel
             messages={state.chat}
@@ -201,8 +175,6 @@ export function Meeting({ code, name, session, media }: Props) {
         panel={panel}
         unread={unread}
         participantCount={tiles.length}
-        layout={stage.choice}
-        onLayout={stage.chooseLayout}
         onToggleMic={toggleMic}
         onToggleCamera={toggleCamera}
         onTogglePresent={() => (screen ? stopShare() : void startShare())}
