@@ -154,7 +154,12 @@ impl Room {
             };
             match event {
                 Some(event) => self.handle(event).await,
-                None => self.check_still_ours().await,
+                None => {
+                    self.check_still_ours().await;
+                    if self.phase == Phase::Serving {
+                        self.resend_stale_offers().await;
+                    }
+                }
             }
             match self.phase {
                 Phase::Serving if self.participants.is_empty() => {

@@ -96,7 +96,7 @@ impl Room {
                 self.flush_candidates(participant_id, PeerRole::Subscriber)
                     .await;
                 let next = match self.participants.get_mut(participant_id) {
-                    Some(p) => p.negotiation.answered(),
+                    Some(p) => p.negotiation.answered(Instant::now()),
                     None => NegotiationStep::Wait,
                 };
                 if next == NegotiationStep::SendOffer {
@@ -156,11 +156,45 @@ impl Room {
 
     pub(super) async fn renegotiate(&mut self, participant_id: &str) {
         let step = match self.participants.get_mut(participant_id) {
-            Some(p) => p.negotiation.tracks_changed(),
+            Some(p) => p.negotiation.tracks_changed(Instant::now()),
             None => return,
         };
         if step == NegotiationStep::SendOffer {
             self.send_offer(participant_id).await;
+        }
+    }
+
+    /// Sends again every subscriber offer left unanswered too long (its answer was lost).
+    pub(super) async fn resend_stale_offers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .participants
+            .values_mut()
+            .filter_map(|p| p.negotiation.resend_due(now).then(|| p.info.id.clone()))
+            .collect();
+        for id in due {
+            let Some(p) = self.participants.get(&id) else {
+                continue;
+            };
+            let (Some(pc), connection_id) = (p.subscriber.clone(), p.connection_id.clone()) else {
+                continue;
+            };
+            tracing::info!(participant = %id, "subscriber offer unanswered; sending it again");
+            match pc.pending_local_description().await {
+                // The offer is still ours to answer: the same SDP again.
+                Some(offer) => {
+                    let sdp = self.ctx.factory.public_sdp(&offer.sdp);
+                    let frame = ServerFrame::Offer {
+                        role: PeerRole::Subscriber,
+                        sdp,
+                    };
+                    if let Err(e) = self.ctx.gateway.send(&connection_id, &frame).await {
+                        tracing::debug!(participant = %id, error = %e, "offer resend failed");
+                    }
+                }
+                // It never got that far (creating it failed): make a new one.
+                None => self.send_offer(&id).await,
+            }
         }
     }
 
@@ -192,7 +226,7 @@ impl Room {
         if let Err(e) = result {
             tracing::warn!(participant = participant_id, error = %e, "subscriber offer failed");
             if let Some(p) = self.participants.get_mut(participant_id) {
-                p.negotiation.offer_failed();
+                p.negotiation.offer_failed(Instant::now());
             }
         }
     }

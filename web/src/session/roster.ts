@@ -4,7 +4,7 @@ import type { ParticipantInfo, ServerFrame, TrackInfo } from "../protocol.gen";
 import type { SessionState } from "./state";
 import type { TrackLike } from "./types";
 
-type RosterFrame = Extract<
+export type RosterFrame = Extract<
   ServerFrame,
   {
     type:
@@ -85,7 +85,14 @@ export function applyRosterFrame<T extends TrackLike>(
         ...p,
         tracks: p.tracks.filter((t) => t.id !== frame.track_id),
       }));
-      return { ...next, media: withoutMedia(next.media, (id) => id === frame.track_id) };
+      // Only that publisher's: a re-joined participant may publish the same track id anew.
+      return {
+        ...next,
+        media: withoutMedia(
+          next.media,
+          (id, pid) => id === frame.track_id && (pid === undefined || pid === frame.participant_id),
+        ),
+      };
     }
     case "mute_changed":
       return updateParticipant(s, frame.participant_id, (p) => ({

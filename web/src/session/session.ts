@@ -17,7 +17,8 @@ import { Keepalive } from "./keepalive";
 import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
 import { MOVE_TIMEOUT_MS } from "./move";
-import { applyRosterFrame, isRosterFrame } from "./roster";
+import { isRosterFrame } from "./roster";
+import { RosterOrder } from "./rosterOrder";
 import { initialState, type FatalError, type SessionState } from "./state";
 import type { LocalSource, PeerFactory, SocketFactory, SocketLike, TrackLike } from "./types";
 
@@ -68,6 +69,7 @@ export class Session<T extends TrackLike> {
   private readonly local: LocalTracks<T>;
   private remoteMuteListeners = new Set<(source: LocalSource) => void>();
   private readonly keepalive: Keepalive;
+  private readonly roster = new RosterOrder<T>();
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -219,6 +221,7 @@ export class Session<T extends TrackLike> {
     this.socket = socket;
     socket.onopen = () => {
       opened = true;
+      this.roster.opened();
       this.send({ action: "join" });
       this.keepalive.start();
       // Invocations are unordered and the server may lose one: never wait forever.
@@ -342,7 +345,7 @@ export class Session<T extends TrackLike> {
       return;
     }
     if (isRosterFrame(frame)) {
-      this.setState(applyRosterFrame(this.state, frame));
+      this.setState(this.roster.apply(this.state, frame));
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
         this.local.correct(frame.track.id, frame.track.muted);
       }
@@ -361,16 +364,18 @@ export class Session<T extends TrackLike> {
         this.dropMedia();
         this.keepalive.start();
         this.links.start(frame.ice_servers);
-        this.setState({
-          ...this.state,
-          status: "joined",
-          self: frame.participant,
-          participants: frame.participants,
-          media: {},
-          reconnectAttempt: 0,
-          fatal: null,
-          moving: false,
-        });
+        this.setState(
+          this.roster.joined({
+            ...this.state,
+            status: "joined",
+            self: frame.participant,
+            participants: frame.participants,
+            media: {},
+            reconnectAttempt: 0,
+            fatal: null,
+            moving: false,
+          }),
+        );
         return;
       case "migrate":
         if (this.state.status === "joined") this.links.migrate(frame.reason);

@@ -38,7 +38,11 @@ export function remoteView<T extends TrackLike>(
   const tiles: TileModel<T>[] = [];
   const shares: ShareModel<T>[] = [];
   for (const p of participants) {
-    const byId = (id: string | undefined) => (id ? media[id]?.track : undefined);
+    // A track id may have been another session's (a re-join publishes the same ids).
+    const byId = (id: string | undefined) => {
+      const m = id ? media[id] : undefined;
+      return m && (m.participantId === undefined || m.participantId === p.id) ? m.track : undefined;
+    };
     const screenIds = new Set(p.tracks.filter(isSource("screen_share")).map((t) => t.id));
     const camInfo = p.tracks.find(isSource("camera"));
     // If the SFU's track ids ever disagree with track_published, fall back to the stream
