@@ -121,3 +121,24 @@ export async function statsDump(page, { sdp = false } = {}) {
     return lines.join("\n");
   }, sdp);
 }
+
+/**
+ * A few lines on what a page shows, for a failure report that must be readable from the test
+ * output alone (CI keeps no artifacts): status, each tile and whether its video decodes, peer
+ * connection states, the last frames received and console lines.
+ */
+export async function pageSummary(person, { frames = 12, lines = 12 } = {}) {
+  const seen = await person.page
+    .evaluate((frames) => {
+      const meeting = document.querySelector(".meeting");
+      const tiles = [...document.querySelectorAll('[data-testid="participant-tile"]')].map((t) => {
+        const v = t.querySelector("video");
+        return `${t.getAttribute("data-name")}:${v ? `${v.videoWidth}x${v.videoHeight}/rs${v.readyState}` : "no-video"}`;
+      });
+      const pcs = (window.__veetPcs ?? []).map((pc) => pc.connectionState).join(",");
+      const last = (window.__veetFrames ?? []).slice(-frames).map((f) => f.type ?? f.code).join(",");
+      return `status=${meeting?.getAttribute("data-status")} tiles=[${tiles.join(" ")}] pcs=[${pcs}] frames=[${last}]`;
+    }, frames)
+    .catch((e) => `(page unreadable: ${e})`);
+  return [seen, ...person.consoleLines.slice(-lines).map((l) => `  console: ${l}`)].join("\n");
+}
