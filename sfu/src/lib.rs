@@ -25,7 +25,9 @@ pub mod migration;
 pub mod negotiation;
 pub mod node;
 pub mod participant;
+pub mod rewriter;
 pub mod room;
+pub mod vp8;
 
 pub use config::SfuConfig;
 pub use node::SfuNode;
