@@ -1,16 +1,17 @@
 //! Forwarding one published track to its subscribers.
 //!
-//! A [`TrackForwarder`] reads the publisher's RTP and hands each packet to every subscriber's
-//! [`DownTrack`] through a bounded queue with `try_send`: a subscriber that cannot keep up
-//! loses its own packets (counted) and never slows the others. The hot path takes one
-//! uncontended read lock to snapshot the subscriber list and allocates nothing beyond the
-//! packet clone the send API needs.
+//! A [`TrackForwarder`] reads the publisher's RTP — one stream, or one per simulcast layer
+//! (told apart by SSRC, named by RID) — and hands each packet to the subscribers whose
+//! [`DownTrack`] wants that layer, through a bounded queue with `try_send`: a subscriber that
+//! cannot keep up loses its own packets (counted) and never slows the others. The hot path
+//! takes one uncontended read lock to snapshot the subscriber list, reads each subscriber's
+//! wanted-layer mask from an atomic, and allocates nothing beyond the packet clone the send
+//! API needs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -19,22 +20,53 @@ use rtc::rtp_transceiver::rtp_sender::{
 use tokio::sync::mpsc;
 use veet_core::protocol::{TrackInfo, TrackKind};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpSender;
 
+pub use crate::down_track::{negotiated_payload_type, DownTrack};
+use crate::down_track::{DownControl, Forwarded};
+use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
+use crate::vp8::Vp8Descriptor;
 
 /// Packets queued per subscriber and track before that subscriber starts losing packets:
 /// about half a second of 1.5 Mbit/s video.
 const DOWN_QUEUE: usize = 256;
-/// Keyframe requests to one publisher are at most this frequent.
+/// Keyframe requests for one layer are at most this frequent, whoever asks.
 const PLI_INTERVAL: Duration = Duration::from_millis(500);
+/// A layer with no packet for this long is not being sent (paused, or dropped by the
+/// publisher's encoder under load).
+const LAYER_IDLE: Duration = Duration::from_millis(1500);
 
 struct Subscriber {
     id: String,
-    tx: mpsc::Sender<rtp::Packet>,
+    tx: mpsc::Sender<Forwarded>,
+    control: Arc<DownControl>,
+}
+
+/// One simulcast layer (or the only stream) of a track.
+#[derive(Default)]
+struct Layer {
+    /// Its SSRC, once seen; keyframe requests go to it.
+    ssrc: AtomicU32,
+    /// Width << 16 | height, from its last keyframe.
+    size: AtomicU32,
+    /// When its last packet arrived, in ms since the forwarder started (0: never).
+    last_ms: AtomicU64,
+    rid: Mutex<Option<String>>,
+    /// When the last PLI for it went out.
+    pli_last: Mutex<Option<Instant>>,
+    pli_pending: AtomicBool,
+}
+
+/// How packets of this track mark where a decoder may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keyframes {
+    Vp8,
+    H264,
+    /// Audio, or a codec we do not parse: every packet is a starting point.
+    Any,
 }
 
 /// One published track and its subscribers.
@@ -43,16 +75,12 @@ pub struct TrackForwarder {
     pub publisher_id: String,
     pub codec: RTCRtpCodec,
     remote: Arc<dyn TrackRemote>,
-    media_ssrc: u32,
+    layers: [Layer; MAX_LAYERS],
+    keyframes: Keyframes,
+    simulcast: AtomicBool,
+    started: Instant,
     subscribers: RwLock<Arc<Vec<Subscriber>>>,
-    keyframes: Mutex<KeyframeLimiter>,
-    keyframe_pending: AtomicBool,
     metrics: Arc<Metrics>,
-}
-
-/// When the last PLI went out.
-struct KeyframeLimiter {
-    last: Option<Instant>,
 }
 
 impl TrackForwarder {
@@ -65,15 +93,23 @@ impl TrackForwarder {
         media_ssrc: u32,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let keyframes = match codec.mime_type.to_ascii_lowercase().as_str() {
+            "video/vp8" => Keyframes::Vp8,
+            "video/h264" => Keyframes::H264,
+            _ => Keyframes::Any,
+        };
+        let layers: [Layer; MAX_LAYERS] = Default::default();
+        layers[0].ssrc.store(media_ssrc, Ordering::Relaxed);
         Arc::new(Self {
             info: Mutex::new(info),
             publisher_id,
             codec,
             remote,
-            media_ssrc,
+            layers,
+            keyframes,
+            simulcast: AtomicBool::new(false),
+            started: Instant::now(),
             subscribers: RwLock::new(Arc::new(Vec::new())),
-            keyframes: Mutex::new(KeyframeLimiter { last: None }),
-            keyframe_pending: AtomicBool::new(false),
             metrics,
         })
     }
@@ -91,11 +127,78 @@ impl TrackForwarder {
         self.track_info().kind == TrackKind::Video
     }
 
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Whether the publisher sends this track as simulcast layers with RIDs.
+    pub fn is_simulcast(&self) -> bool {
+        self.simulcast.load(Ordering::Relaxed)
+    }
+
+    /// What is known of each layer, up to the highest one seen.
+    pub fn layers(&self) -> Vec<LayerInfo> {
+        let now = self.millis(Instant::now());
+        let idle = LAYER_IDLE.as_millis() as u64;
+        let mut out: Vec<LayerInfo> = self
+            .layers
+            .iter()
+            .map(|l| {
+                let last = l.last_ms.load(Ordering::Relaxed);
+                let size = l.size.load(Ordering::Relaxed);
+                LayerInfo {
+                    width: size >> 16,
+                    height: size & 0xffff,
+                    active: last != 0 && now.saturating_sub(last) < idle,
+                    seen: last != 0,
+                }
+            })
+            .collect();
+        while out.last().is_some_and(|l| !l.seen) {
+            out.pop();
+        }
+        out
+    }
+
+    /// The RID the publisher gave `layer`.
+    pub fn rid(&self, layer: u8) -> Option<String> {
+        let l = self.layers.get(usize::from(layer))?;
+        l.rid.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn millis(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.started).as_millis() as u64 + 1
+    }
+
     /// Reads the publisher's packets until the track ends, fanning them out.
     pub async fn run(self: Arc<Self>) {
+        // SSRC → layer, learnt as each layer opens; owned by this loop, so no lock.
+        let mut ssrc_layers: Vec<(u32, u8)> = Vec::with_capacity(MAX_LAYERS);
         while let Some(event) = self.remote.poll().await {
             match event {
-                TrackRemoteEvent::OnRtpPacket(packet) => self.fan_out(packet),
+                TrackRemoteEvent::OnOpen(init) => {
+                    let layer = match init.rid.as_deref() {
+                        Some(rid) if !rid.is_empty() => {
+                            self.simulcast.store(true, Ordering::Relaxed);
+                            layer_of_rid(rid)
+                        }
+                        _ => 0,
+                    };
+                    let l = &self.layers[usize::from(layer)];
+                    l.ssrc.store(init.ssrc, Ordering::Relaxed);
+                    *l.rid.lock().unwrap_or_else(|e| e.into_inner()) = init.rid.clone();
+                    ssrc_layers.retain(|(s, _)| *s != init.ssrc);
+                    ssrc_layers.push((init.ssrc, layer));
+                    tracing::debug!(track = %self.id(), rid = ?init.rid, ssrc = init.ssrc, "layer opened");
+                }
+                TrackRemoteEvent::OnRtpPacket(packet) => {
+                    let ssrc = packet.header.ssrc;
+                    let layer = ssrc_layers
+                        .iter()
+                        .find(|(s, _)| *s == ssrc)
+                        .map_or(0, |(_, l)| *l);
+                    self.fan_out(layer, packet);
+                }
                 TrackRemoteEvent::OnEnded => break,
                 _ => {}
             }
@@ -104,16 +207,49 @@ impl TrackForwarder {
         *self.subscribers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Vec::new());
     }
 
-    fn fan_out(&self, packet: rtp::Packet) {
+    fn fan_out(&self, layer: u8, packet: rtp::Packet) {
+        let at = Instant::now();
         Metrics::add(&self.metrics.packets_received, 1);
         Metrics::add(&self.metrics.bytes_received, packet.payload.len() as u64);
+        let l = &self.layers[usize::from(layer)];
+        l.last_ms.store(self.millis(at), Ordering::Relaxed);
+        let (keyframe_start, vp8) = match self.keyframes {
+            Keyframes::Vp8 => match Vp8Descriptor::parse(&packet.payload) {
+                Some(d) => {
+                    if let Some((w, h)) = d.size {
+                        l.size
+                            .store((u32::from(w) << 16) | u32::from(h), Ordering::Relaxed);
+                    }
+                    (d.keyframe, Some(d))
+                }
+                None => (false, None),
+            },
+            Keyframes::H264 => (crate::h264::is_keyframe(&packet.payload), None),
+            Keyframes::Any => (true, None),
+        };
+        // Only a layer switch must wait for a keyframe; one stream is forwarded as it comes
+        // (a subscriber that starts mid-frame asks for a keyframe itself).
+        let keyframe = keyframe_start;
+        let keyframe_start = keyframe_start || !self.is_simulcast();
+        let bit = 1u8 << layer;
         let subscribers = self
             .subscribers
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for s in subscribers.iter() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(packet.clone()) {
+            if s.control.mask() & bit == 0 {
+                continue;
+            }
+            let item = Forwarded {
+                layer,
+                keyframe,
+                keyframe_start,
+                vp8,
+                at,
+                packet: packet.clone(),
+            };
+            if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(item) {
                 Metrics::add(&self.metrics.packets_dropped, 1);
             }
         }
@@ -121,7 +257,11 @@ impl TrackForwarder {
 
     /// Swaps in a new subscriber list: everyone but `subscriber_id`, plus `add` for it.
     /// Copy-on-write, so the packet path only ever clones an `Arc`.
-    fn replace_subscriber(&self, subscriber_id: &str, add: Option<mpsc::Sender<rtp::Packet>>) {
+    fn replace_subscriber(
+        &self,
+        subscriber_id: &str,
+        add: Option<(mpsc::Sender<Forwarded>, Arc<DownControl>)>,
+    ) {
         let mut guard = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
         let mut next: Vec<Subscriber> = guard
             .iter()
@@ -129,12 +269,14 @@ impl TrackForwarder {
             .map(|s| Subscriber {
                 id: s.id.clone(),
                 tx: s.tx.clone(),
+                control: s.control.clone(),
             })
             .collect();
-        if let Some(tx) = add {
+        if let Some((tx, control)) = add {
             next.push(Subscriber {
                 id: subscriber_id.to_owned(),
                 tx,
+                control,
             });
         }
         *guard = Arc::new(next);
@@ -145,49 +287,63 @@ impl TrackForwarder {
         self.replace_subscriber(subscriber_id, None);
     }
 
-    /// Asks the publisher for a keyframe, at most once per [`PLI_INTERVAL`]; a request inside
-    /// the interval is sent when it ends, so none is lost.
-    pub fn request_keyframe(self: &Arc<Self>) {
+    /// The layers some subscriber receives or is switching to, as a bit mask.
+    pub fn layers_in_use(&self) -> u8 {
+        let subscribers = self
+            .subscribers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        subscribers.iter().fold(0, |m, s| m | s.control.mask())
+    }
+
+    /// Asks the publisher for a keyframe of `layer`, at most once per [`PLI_INTERVAL`]; a
+    /// request inside the interval is sent when it ends, so none is lost.
+    pub fn request_keyframe(self: &Arc<Self>, layer: u8) {
         if !self.is_video() {
             return;
         }
+        let Some(l) = self.layers.get(usize::from(layer)) else {
+            return;
+        };
         let wait = {
-            let mut k = self.keyframes.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = l.pli_last.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            match k.last {
-                Some(last) if now.duration_since(last) < PLI_INTERVAL => {
-                    Some(PLI_INTERVAL - now.duration_since(last))
+            match *last {
+                Some(t) if now.duration_since(t) < PLI_INTERVAL => {
+                    Some(PLI_INTERVAL - now.duration_since(t))
                 }
                 _ => {
-                    k.last = Some(now);
+                    *last = Some(now);
                     None
                 }
             }
         };
         match wait {
-            None => self.send_pli(),
+            None => self.send_pli(layer),
             Some(delay) => {
-                if self.keyframe_pending.swap(true, Ordering::AcqRel) {
+                if l.pli_pending.swap(true, Ordering::AcqRel) {
                     return;
                 }
                 let this = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    this.keyframe_pending.store(false, Ordering::Release);
-                    this.keyframes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .last = Some(Instant::now());
-                    this.send_pli();
+                    let l = &this.layers[usize::from(layer)];
+                    l.pli_pending.store(false, Ordering::Release);
+                    *l.pli_last.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                    this.send_pli(layer);
                 });
             }
         }
     }
 
-    fn send_pli(self: &Arc<Self>) {
+    fn send_pli(self: &Arc<Self>, layer: u8) {
+        let media_ssrc = self.layers[usize::from(layer)].ssrc.load(Ordering::Relaxed);
+        if media_ssrc == 0 {
+            return;
+        }
         Metrics::add(&self.metrics.plis_sent, 1);
         let remote = self.remote.clone();
-        let media_ssrc = self.media_ssrc;
         tokio::spawn(async move {
             let pli = PictureLossIndication {
                 sender_ssrc: 0,
@@ -225,9 +381,9 @@ impl TrackForwarder {
         (Arc::new(TrackLocalStaticRTP::new(track)), ssrc)
     }
 
-    /// Starts forwarding to a subscriber through `local`, added to its connection as `sender`.
-    /// Packets are dropped until `connected` is set: before DTLS is up there are no SRTP
-    /// keys to send with.
+    /// Starts forwarding to a subscriber through `local`, added to its connection as `sender`,
+    /// at layer `target` (`None`: nothing until told). Packets are dropped until `connected`
+    /// is set: before DTLS is up there are no SRTP keys to send with.
     pub fn subscribe(
         self: &Arc<Self>,
         subscriber_id: &str,
@@ -235,134 +391,25 @@ impl TrackForwarder {
         ssrc: u32,
         sender: Arc<dyn RtpSender>,
         connected: Arc<AtomicBool>,
+        target: Option<u8>,
     ) -> DownTrack {
         let (tx, rx) = mpsc::channel(DOWN_QUEUE);
-        self.replace_subscriber(subscriber_id, Some(tx));
-        let writer = DownWriter {
-            forwarder: self.clone(),
+        let control = Arc::new(DownControl::new(target));
+        self.replace_subscriber(subscriber_id, Some((tx, control.clone())));
+        DownTrack::spawn(
+            self.clone(),
+            subscriber_id,
+            control,
+            rx,
             local,
             sender,
             ssrc,
-            payload_type: None,
             connected,
-        };
-        let task = tokio::spawn(down_track_loop(writer, rx));
-        DownTrack {
-            forwarder: self.clone(),
-            subscriber_id: subscriber_id.to_owned(),
-            task,
-        }
+        )
     }
 }
 
-/// One track flowing to one subscriber; dropping it stops the flow.
-pub struct DownTrack {
-    pub forwarder: Arc<TrackForwarder>,
-    subscriber_id: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for DownTrack {
-    fn drop(&mut self) {
-        self.forwarder.detach(&self.subscriber_id);
-        self.task.abort();
-    }
-}
-
-/// Rewrites SSRC and payload type for the subscriber's negotiated codec and writes packets;
-/// meanwhile passes the subscriber's keyframe requests up to the publisher.
-async fn down_track_loop(mut out: DownWriter, mut rx: mpsc::Receiver<rtp::Packet>) {
-    let forwarder = out.forwarder.clone();
-    let local = out.local.clone();
-    // `poll` answers `None` at once while the track is unbound; listen again once a write
-    // succeeds (the track is bound then).
-    let mut listening = true;
-    loop {
-        tokio::select! {
-            packet = rx.recv() => {
-                let Some(packet) = packet else { break };
-                if out.write(packet).await {
-                    listening = true;
-                }
-            }
-            event = local.poll(), if listening => match event {
-                Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
-                    let wants_keyframe = packets.iter().any(|p| {
-                        let a = p.as_any();
-                        a.is::<PictureLossIndication>() || a.is::<FullIntraRequest>()
-                    });
-                    if wants_keyframe {
-                        Metrics::add(&forwarder.metrics.keyframe_requests_received, 1);
-                        forwarder.request_keyframe();
-                    }
-                }
-                Some(_) => {}
-                None => listening = false,
-            },
-        }
-    }
-}
-
-struct DownWriter {
-    forwarder: Arc<TrackForwarder>,
-    local: Arc<TrackLocalStaticRTP>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    payload_type: Option<u8>,
-    connected: Arc<AtomicBool>,
-}
-
-impl DownWriter {
-    /// Writes one packet; whether it went out.
-    async fn write(&mut self, mut packet: rtp::Packet) -> bool {
-        if !self.connected.load(Ordering::Relaxed) {
-            return false;
-        }
-        if self.payload_type.is_none() {
-            self.payload_type = negotiated_payload_type(&self.sender, &self.forwarder.codec).await;
-        }
-        let Some(pt) = self.payload_type else {
-            return false;
-        };
-        packet.header.ssrc = self.ssrc;
-        packet.header.payload_type = pt;
-        // Extension ids are per connection (Chrome's audio transport-cc is 3 towards us, 4 on
-        // our subscriber leg): carrying the publisher's ids over would mislabel or reject
-        // them, so the subscriber leg gets only what its own interceptors add.
-        packet.header.extension = false;
-        packet.header.extension_profile = 0;
-        packet.header.extensions.clear();
-        packet.header.extensions_padding = 0;
-        let bytes = packet.payload.len() as u64;
-        match self.local.write_rtp(packet).await {
-            Ok(()) => {
-                Metrics::add(&self.forwarder.metrics.packets_forwarded, 1);
-                Metrics::add(&self.forwarder.metrics.bytes_forwarded, bytes);
-                true
-            }
-            // Unbound, or renegotiated with another payload type: look it up again.
-            Err(_) => {
-                self.payload_type = None;
-                false
-            }
-        }
-    }
-}
-
-/// The payload type this sender negotiated for `codec`, once negotiation is done.
-pub async fn negotiated_payload_type(
-    sender: &Arc<dyn RtpSender>,
-    codec: &RTCRtpCodec,
-) -> Option<u8> {
-    let params = sender.get_parameters().await.ok()?;
-    let codecs = &params.rtp_parameters.codecs;
-    let same_mime = |c: &&rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters| {
-        c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type)
-    };
-    codecs
-        .iter()
-        .filter(same_mime)
-        .find(|c| c.rtp_codec.sdp_fmtp_line == codec.sdp_fmtp_line)
-        .or_else(|| codecs.iter().find(same_mime))
-        .map(|c| c.payload_type)
+/// A bit per layer, for the wanted-layer masks.
+pub(crate) fn layer_bit(layer: Option<u8>) -> u8 {
+    layer.map_or(0, |l| 1u8 << l.min(7))
 }

@@ -17,8 +17,11 @@
 
 pub mod config;
 pub mod directory;
+pub mod down_track;
 pub mod forwarder;
+pub mod h264;
 pub mod http;
+pub mod layer_selector;
 pub mod media;
 pub mod metrics;
 pub mod migration;

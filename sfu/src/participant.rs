@@ -7,7 +7,9 @@ use std::sync::Arc;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use tokio::sync::mpsc;
 use veet_core::gateway::ClientGateway;
-use veet_core::protocol::{IceCandidate, ParticipantInfo, PeerRole, ServerFrame, TrackSource};
+use veet_core::protocol::{
+    IceCandidate, ParticipantInfo, PeerRole, ServerFrame, TrackSource, TrackView,
+};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
@@ -36,6 +38,8 @@ pub struct Participant {
     pub offered_sources: HashMap<String, TrackSource>,
     /// Others' track id → the down track and its sender on `subscriber`.
     pub down_tracks: HashMap<String, (DownTrack, Arc<dyn RtpSender>)>,
+    /// Others' track id → how this participant displays it (adaptive stream).
+    pub views: HashMap<String, TrackView>,
 }
 
 impl Participant {
@@ -50,6 +54,7 @@ impl Participant {
             pending_candidates: HashMap::new(),
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),
+            views: HashMap::new(),
         }
     }
 

@@ -40,6 +40,7 @@ use crate::migration;
 use crate::negotiation::NegotiationStep;
 use crate::participant::{Participant, PeerEvents};
 
+mod layers;
 mod lifecycle;
 mod signaling;
 mod tracks;
@@ -115,6 +116,8 @@ pub struct Room {
     early: Vec<(Instant, NodeMessage)>,
     /// The room's settings as last read from the store, to restore them if it loses them.
     settings: RoomSettings,
+    /// Dynacast: the RIDs last sent to each simulcast track's publisher.
+    announced_layers: HashMap<String, Vec<String>>,
 }
 
 /// Starts a room's task; returns where to send it events.
@@ -130,6 +133,7 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         epoch: 0,
         early: Vec::new(),
         settings: RoomSettings::default(),
+        announced_layers: HashMap::new(),
     };
     tokio::spawn(room.run(rx));
     tx
@@ -142,6 +146,8 @@ impl Room {
         let mut tick = tokio::time::interval(self.ctx.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.reset();
+        let mut layer_tick = tokio::time::interval(layers::LAYER_TICK);
+        layer_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Learn the room's epoch and settings now (kept to restore them if Redis loses them).
         self.check_still_ours().await;
         loop {
@@ -151,6 +157,12 @@ impl Room {
                     None => break,
                 },
                 _ = tick.tick() => None,
+                _ = layer_tick.tick() => {
+                    if self.phase == Phase::Serving {
+                        self.allocate_layers().await;
+                    }
+                    continue;
+                }
             };
             match event {
                 Some(event) => self.handle(event).await,
@@ -388,7 +400,6 @@ impl Room {
                 if let Some(p) = self.participants.get(participant_id) {
                     p.subscriber_connected.store(true, Ordering::Relaxed);
                 }
-                self.request_keyframes_for(participant_id);
             }
             RTCPeerConnectionState::Disconnected if role == PeerRole::Subscriber => {
                 if let Some(p) = self.participants.get(participant_id) {

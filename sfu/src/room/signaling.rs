@@ -102,7 +102,6 @@ impl Room {
                 if next == NegotiationStep::SendOffer {
                     self.send_offer(participant_id).await;
                 }
-                self.request_keyframes_for(participant_id);
             }
             (_, Signal::Candidate { candidate }) => {
                 let init = RTCIceCandidateInit {

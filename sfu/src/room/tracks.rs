@@ -1,5 +1,4 @@
-//! Published tracks: forwarding a new one to every subscriber, removing one that ended, and
-//! keyframe requests for subscribers that start receiving.
+//! Published tracks: forwarding a new one to every subscriber, removing one that ended.
 
 use super::*;
 
@@ -137,7 +136,15 @@ impl Room {
             Some(s) => s.subscriber_connected.clone(),
             None => return false,
         };
-        let down = forwarder.subscribe(subscriber_id, local, ssrc, sender.clone(), connected);
+        let target = self.initial_layer(subscriber_id, forwarder);
+        let down = forwarder.subscribe(
+            subscriber_id,
+            local,
+            ssrc,
+            sender.clone(),
+            connected,
+            target,
+        );
         if let Some(s) = self.participants.get_mut(subscriber_id) {
             s.down_tracks.insert(track_id, (down, sender));
         }
@@ -194,26 +201,5 @@ impl Room {
             track_id: track_id.to_owned(),
         })
         .await;
-    }
-
-    /// A subscriber said how it displays its tracks.
-    pub(super) fn set_view(
-        &mut self,
-        subscriber_id: &str,
-        tracks: Vec<veet_core::protocol::TrackView>,
-    ) {
-        let _ = (subscriber_id, tracks);
-    }
-
-    pub(super) fn request_keyframes_for(&self, subscriber_id: &str) {
-        let Some(s) = self.participants.get(subscriber_id) else {
-            return;
-        };
-        if !s.subscriber_connected.load(Ordering::Relaxed) {
-            return;
-        }
-        for (down, _) in s.down_tracks.values() {
-            down.forwarder.request_keyframe();
-        }
     }
 }

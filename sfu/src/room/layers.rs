@@ -1,0 +1,138 @@
+//! Adaptive stream and dynacast: which layer of each video track every subscriber gets (from
+//! the size it displays the track at, see [`crate::layer_selector`]), and which layers each
+//! publisher needs to send at all (the others are paused at the client).
+
+use veet_core::protocol::TrackView;
+
+use super::*;
+use crate::forwarder::layer_bit;
+use crate::layer_selector::{select, Display, MAX_LAYERS};
+
+/// How often layers are re-chosen: views, paused layers and keyframe sizes change slowly.
+pub(super) const LAYER_TICK: Duration = Duration::from_millis(500);
+
+fn display_of(view: Option<&TrackView>) -> Display {
+    match view {
+        None => Display::Unknown,
+        Some(v) if v.width == 0 || v.height == 0 => Display::Hidden,
+        Some(v) => Display::Shown {
+            width: v.width,
+            height: v.height,
+            pinned: v.pinned,
+        },
+    }
+}
+
+impl Room {
+    /// A subscriber said how it displays its tracks: re-choose its layers now.
+    pub(super) fn set_view(&mut self, subscriber_id: &str, tracks: Vec<TrackView>) {
+        let Some(p) = self.participants.get_mut(subscriber_id) else {
+            return;
+        };
+        for v in tracks {
+            // Bounded by the tracks in the room: views of unknown tracks are not kept.
+            if p.views.len() >= 256 && !p.views.contains_key(&v.track_id) {
+                continue;
+            }
+            p.views.insert(v.track_id.clone(), v);
+        }
+        p.views
+            .retain(|id, _| self.forwarders.contains_key(id) || p.down_tracks.contains_key(id));
+        self.allocate_for(subscriber_id);
+    }
+
+    /// The layer a new down track of `forwarder` starts at, for `subscriber_id`.
+    pub(super) fn initial_layer(
+        &self,
+        subscriber_id: &str,
+        forwarder: &TrackForwarder,
+    ) -> Option<u8> {
+        if !forwarder.is_video() {
+            return Some(0);
+        }
+        let view = self
+            .participants
+            .get(subscriber_id)
+            .and_then(|p| p.views.get(&forwarder.id()));
+        let display = display_of(view);
+        // No layer seen yet (the track just opened): the lowest, raised on the next tick.
+        match select(&forwarder.layers(), display).0 {
+            Some(l) => Some(l),
+            None if display == Display::Hidden => None,
+            None => Some(0),
+        }
+    }
+
+    fn allocate_for(&mut self, subscriber_id: &str) {
+        let Some(p) = self.participants.get(subscriber_id) else {
+            return;
+        };
+        for (track_id, (down, _)) in &p.down_tracks {
+            if !down.forwarder.is_video() {
+                continue;
+            }
+            let display = display_of(p.views.get(track_id));
+            let (now, _) = select(&down.forwarder.layers(), display);
+            if now != down.target() && (now.is_some() || display == Display::Hidden) {
+                down.set_target(now);
+            }
+        }
+    }
+
+    /// Every subscriber's layers, then what each publisher must send.
+    pub(super) async fn allocate_layers(&mut self) {
+        let ids: Vec<String> = self.participants.keys().cloned().collect();
+        for id in &ids {
+            self.allocate_for(id);
+        }
+        self.update_publisher_layers().await;
+    }
+
+    /// Dynacast: tells each publisher of a simulcast track which of its layers someone
+    /// receives or wants, when that changed.
+    async fn update_publisher_layers(&mut self) {
+        let mut wanted: HashMap<String, u8> = HashMap::new();
+        for p in self.participants.values() {
+            for (track_id, (down, _)) in &p.down_tracks {
+                if !down.forwarder.is_simulcast() {
+                    continue;
+                }
+                let (_, want) = select(&down.forwarder.layers(), display_of(p.views.get(track_id)));
+                *wanted.entry(track_id.clone()).or_default() |=
+                    layer_bit(want) | layer_bit(down.current()) | layer_bit(down.target());
+            }
+        }
+        let mut frames = Vec::new();
+        for (track_id, f) in &self.forwarders {
+            if !f.is_simulcast() {
+                continue;
+            }
+            let mask = wanted.get(track_id).copied().unwrap_or(0);
+            let rids: Vec<String> = (0..MAX_LAYERS as u8)
+                .filter(|l| mask & (1 << l) != 0)
+                .filter_map(|l| f.rid(l))
+                .collect();
+            if self.announced_layers.get(track_id) == Some(&rids) {
+                continue;
+            }
+            let Some(publisher) = self.participants.get(&f.publisher_id) else {
+                continue;
+            };
+            self.announced_layers.insert(track_id.clone(), rids.clone());
+            frames.push((
+                publisher.connection_id.clone(),
+                ServerFrame::PublisherLayers {
+                    track_id: track_id.clone(),
+                    rids,
+                },
+            ));
+        }
+        self.announced_layers
+            .retain(|id, _| self.forwarders.contains_key(id));
+        for (connection_id, frame) in frames {
+            if let Err(e) = self.ctx.gateway.send(&connection_id, &frame).await {
+                tracing::debug!(error = %e, "publisher_layers not delivered");
+            }
+        }
+    }
+}
