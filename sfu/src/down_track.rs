@@ -182,6 +182,7 @@ async fn down_track_loop(
                 }
                 let target = control.target();
                 if target != rewriter.target() {
+                    tracing::debug!(track = %forwarder.id(), ?target, current = ?rewriter.current(), "down track target");
                     rewriter.set_target(target);
                 }
                 let was = rewriter.current();
@@ -193,8 +194,11 @@ async fn down_track_loop(
                     picture_id: item.vp8.and_then(|d| d.picture_id),
                     tl0_pic_idx: item.vp8.and_then(|d| d.tl0_pic_idx),
                 });
+                if rewriter.current() != was {
+                    tracing::debug!(track = %forwarder.id(), from = ?was, to = ?rewriter.current(), seq = item.packet.header.sequence_number, "down track switched layer");
+                }
                 control.forwarding(rewriter.current(), rewriter.target());
-                if was.is_none() && !item.keyframe {
+                if was.is_none() && rewriter.current().is_some() && !item.keyframe {
                     // Started (or resumed) mid-stream: the decoder needs a keyframe first.
                     if let Some(layer) = rewriter.current() {
                         asked = Some(item.at);

@@ -8,7 +8,7 @@
 //! wanted-layer mask from an atomic, and allocates nothing beyond the packet clone the send
 //! API needs.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,10 @@ pub struct TrackForwarder {
     layers: [Layer; MAX_LAYERS],
     keyframes: Keyframes,
     simulcast: AtomicBool,
+    /// The publisher's audio level extension id (0: none), and the peak loudness since the
+    /// room last read it.
+    audio_level_id: u8,
+    peak_loudness: AtomicU8,
     started: Instant,
     subscribers: RwLock<Arc<Vec<Subscriber>>>,
     metrics: Arc<Metrics>,
@@ -91,6 +95,7 @@ impl TrackForwarder {
         codec: RTCRtpCodec,
         remote: Arc<dyn TrackRemote>,
         media_ssrc: u32,
+        audio_level_id: Option<u8>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let keyframes = match codec.mime_type.to_ascii_lowercase().as_str() {
@@ -108,6 +113,8 @@ impl TrackForwarder {
             layers,
             keyframes,
             simulcast: AtomicBool::new(false),
+            audio_level_id: audio_level_id.unwrap_or(0),
+            peak_loudness: AtomicU8::new(0),
             started: Instant::now(),
             subscribers: RwLock::new(Arc::new(Vec::new())),
             metrics,
@@ -164,6 +171,16 @@ impl TrackForwarder {
     pub fn rid(&self, layer: u8) -> Option<String> {
         let l = self.layers.get(usize::from(layer))?;
         l.rid.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The peak loudness (0–127) since the last call, if the publisher sends audio levels.
+    pub fn take_loudness(&self) -> Option<u8> {
+        (self.audio_level_id != 0).then(|| self.peak_loudness.swap(0, Ordering::Relaxed))
+    }
+
+    /// How long ago the track was published.
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
     }
 
     fn millis(&self, now: Instant) -> u64 {
@@ -225,7 +242,16 @@ impl TrackForwarder {
                 None => (false, None),
             },
             Keyframes::H264 => (crate::h264::is_keyframe(&packet.payload), None),
-            Keyframes::Any => (true, None),
+            Keyframes::Any => {
+                if self.audio_level_id != 0 {
+                    if let Some(ext) = packet.header.get_extension(self.audio_level_id) {
+                        if let Some(loud) = crate::speaker::loudness(&ext) {
+                            self.peak_loudness.fetch_max(loud, Ordering::Relaxed);
+                        }
+                    }
+                }
+                (true, None)
+            }
         };
         // Only a layer switch must wait for a keyframe; one stream is forwarded as it comes
         // (a subscriber that starts mid-frame asks for a keyframe itself).

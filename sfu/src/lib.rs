@@ -30,6 +30,7 @@ pub mod node;
 pub mod participant;
 pub mod rewriter;
 pub mod room;
+pub mod speaker;
 pub mod vp8;
 
 pub use config::SfuConfig;

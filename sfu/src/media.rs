@@ -16,12 +16,26 @@ use rtc::peer_connection::transport::RTCIceServer;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind};
 use rtc::sansio::Protocol;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 use webrtc::runtime::Runtime;
 
 use crate::config::SfuConfig;
 use crate::metrics::Metrics;
+
+/// The RFC 6464 client-to-mixer audio level header extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// The id an SDP gives the header extension `uri`, if it offers it.
+pub fn extension_id(sdp: &str, uri: &str) -> Option<u8> {
+    sdp.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("a=extmap:")?;
+        let (id, rest) = rest.split_once(' ')?;
+        let id = id.split('/').next()?.parse::<u8>().ok()?;
+        (rest.split_whitespace().next()? == uri).then_some(id)
+    })
+}
 
 /// Builds the node's peer connections with one set of media and network settings.
 pub struct PeerFactory {
@@ -112,6 +126,14 @@ impl PeerFactory {
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
+        // Publishers' audio levels drive the active speaker (RFC 6464).
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: AUDIO_LEVEL_URI.to_owned(),
+            },
+            RtpCodecKind::Audio,
+            None,
+        )?;
         let registry = register_default_interceptors(Registry::new(), &mut media)?;
         // Application-most slot: every interceptor has seen inbound RTCP before the tap.
         let registry = registry.with(Slot::from(14_000), RtcpTap::new(self.metrics.clone()));
@@ -211,4 +233,24 @@ impl Interceptor for RtcpTap {
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_an_extension_id_in_an_sdp() {
+        let sdp = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=extmap:3/sendrecv http://x\r\n";
+        assert_eq!(extension_id(sdp, AUDIO_LEVEL_URI), Some(1));
+        assert_eq!(extension_id(sdp, "http://x"), Some(3));
+        assert_eq!(extension_id(sdp, "urn:none"), None);
+        assert_eq!(
+            extension_id(
+                "a=extmap:x urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+                AUDIO_LEVEL_URI
+            ),
+            None
+        );
+    }
 }

@@ -40,6 +40,8 @@ pub struct Participant {
     pub down_tracks: HashMap<String, (DownTrack, Arc<dyn RtpSender>)>,
     /// Others' track id → how this participant displays it (adaptive stream).
     pub views: HashMap<String, TrackView>,
+    /// The id its publisher connection gives the audio level extension.
+    pub audio_level_id: Option<u8>,
 }
 
 impl Participant {
@@ -55,6 +57,7 @@ impl Participant {
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),
             views: HashMap::new(),
+            audio_level_id: None,
         }
     }
 

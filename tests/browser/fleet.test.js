@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
 import { startCluster, waitFor } from "./lib/cluster.js";
-import { assertMediaFlowing, joinAs, pageSummary, pcCount, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
+import { assertMediaFlowing, joinAs, logTail, pageSummary, pcCount, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
 
 describe("a meeting through fleet changes", () => {
   let cluster;
@@ -55,8 +55,11 @@ describe("a meeting through fleet changes", () => {
       } catch (e) {
         const dir = await saveArtifacts(name.split(" ")[0]).catch((err) => `(could not save: ${err})`);
         t.diagnostic(`artifacts (cluster log, consoles, frames, WebRTC stats): ${dir}`);
-        for (const [who, p] of Object.entries(people)) t.diagnostic(`${who}: ${await pageSummary(p)}`);
-        t.diagnostic(`cluster log tail:\n${cluster.logs().split("\n").filter((l) => !/DEBUG|TRACE/.test(l)).slice(-60).join("\n")}`);
+        for (const [who, p] of Object.entries(people)) {
+          for (const line of await pageSummary(p)) t.diagnostic(`${who}: ${line}`);
+        }
+        // One diagnostic per line: TAP escapes newlines inside one.
+        for (const line of logTail(cluster.logs(), 60).split("\n")) t.diagnostic(`cluster: ${line}`);
         throw e;
       } finally {
         await closeAll();

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
-import { assertMediaFlowing, joinAs, pageSummary, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
+import { assertMediaFlowing, joinAs, logTail, pageSummary, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
 import { ROOT, startVeet } from "./lib/server.js";
 
 describe("a meeting in the browser", () => {
@@ -53,8 +53,11 @@ describe("a meeting in the browser", () => {
       } catch (e) {
         broken = name;
         t.diagnostic(`artifacts (screenshots, console, WebRTC stats and SDP, server log): ${await saveArtifacts()}`);
-        for (const [who, p] of Object.entries(people)) t.diagnostic(`${who}: ${await pageSummary(p)}`);
-        t.diagnostic(`server log tail:\n${server.logs().split("\n").slice(-40).join("\n")}`);
+        for (const [who, p] of Object.entries(people)) {
+          for (const line of await pageSummary(p)) t.diagnostic(`${who}: ${line}`);
+        }
+        // One diagnostic per line: TAP escapes newlines inside one.
+        for (const line of logTail(server.logs()).split("\n")) t.diagnostic(`server: ${line}`);
         throw e;
       }
     });

@@ -3,7 +3,7 @@
 
 import type { ClientFrame, IceCandidate, ParticipantInfo, ServerFrame } from "../src/protocol.gen";
 import { Session, type SessionOptions } from "../src/session/session";
-import type { PeerLike, SenderLike, SocketLike, TrackLike } from "../src/session/types";
+import type { PeerLike, PublishOptions, SenderLike, SocketLike, TrackLike } from "../src/session/types";
 
 export class FakeTrack implements TrackLike {
   enabled = true;
@@ -42,9 +42,17 @@ export class FakeSocket implements SocketLike {
 }
 
 export class FakeSender implements SenderLike<FakeTrack> {
-  constructor(public track: FakeTrack | null) {}
+  /** Every dynacast request applied, in order. */
+  layers: string[][] = [];
+  constructor(
+    public track: FakeTrack | null,
+    readonly options: PublishOptions = {},
+  ) {}
   async replaceTrack(track: FakeTrack | null) {
     this.track = track;
+  }
+  async setActiveLayers(rids: string[]) {
+    this.layers.push(rids);
   }
 }
 
@@ -59,8 +67,8 @@ export class FakePeer implements PeerLike<FakeTrack> {
   onicecandidate: ((c: IceCandidate) => void) | null = null;
   ontrack: ((track: FakeTrack, streamId: string | undefined) => void) | null = null;
   onstatechange: ((state: string) => void) | null = null;
-  addTrack(track: FakeTrack) {
-    const s = new FakeSender(track);
+  addTrack(track: FakeTrack, options?: PublishOptions) {
+    const s = new FakeSender(track, options);
     this.senders.push(s);
     return s;
   }

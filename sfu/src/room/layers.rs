@@ -1,6 +1,8 @@
-//! Adaptive stream and dynacast: which layer of each video track every subscriber gets (from
-//! the size it displays the track at, see [`crate::layer_selector`]), and which layers each
-//! publisher needs to send at all (the others are paused at the client).
+//! The room's media tick: active speakers (from the publishers' audio levels, see
+//! [`crate::speaker`]); adaptive stream — which layer of each video track every subscriber
+//! gets, from the size it displays the track at (see [`crate::layer_selector`]); and
+//! dynacast — which layers each publisher needs to send at all (the others are paused at
+//! the client).
 
 use veet_core::protocol::TrackView;
 
@@ -8,8 +10,13 @@ use super::*;
 use crate::forwarder::layer_bit;
 use crate::layer_selector::{select, Display, MAX_LAYERS};
 
-/// How often layers are re-chosen: views, paused layers and keyframe sizes change slowly.
-pub(super) const LAYER_TICK: Duration = Duration::from_millis(500);
+/// How often speakers are re-computed; layers are re-chosen every [`LAYER_EVERY`] ticks
+/// (views, paused layers and keyframe sizes change slowly).
+pub(super) const MEDIA_TICK: Duration = Duration::from_millis(250);
+const LAYER_EVERY: u64 = 2;
+/// A new track's layers open one by one over its first packets: pausing before they all
+/// did would hide the ones not seen yet for good.
+const DYNACAST_SETTLE: Duration = Duration::from_secs(2);
 
 fn display_of(view: Option<&TrackView>) -> Display {
     match view {
@@ -71,16 +78,38 @@ impl Room {
             if !down.forwarder.is_video() {
                 continue;
             }
-            let display = display_of(p.views.get(track_id));
-            let (now, _) = select(&down.forwarder.layers(), display);
-            if now != down.target() && (now.is_some() || display == Display::Hidden) {
+            let shown = display_of(p.views.get(track_id));
+            let (now, _) = select(&down.forwarder.layers(), shown);
+            if now != down.target() && (now.is_some() || shown == Display::Hidden) {
+                tracing::debug!(subscriber = subscriber_id, track = %track_id, from = ?down.target(), to = ?now, ?shown, "layer target");
                 down.set_target(now);
             }
         }
     }
 
+    pub(super) async fn on_media_tick(&mut self) {
+        self.media_ticks += 1;
+        self.update_speakers().await;
+        if self.media_ticks.is_multiple_of(LAYER_EVERY) {
+            self.allocate_layers().await;
+        }
+    }
+
+    async fn update_speakers(&mut self) {
+        let now = Instant::now();
+        for f in self.forwarders.values() {
+            if let Some(loudness) = f.take_loudness() {
+                self.speakers.observe(&f.publisher_id, loudness, now);
+            }
+        }
+        if let Some(speakers) = self.speakers.tick() {
+            self.broadcast(&ServerFrame::ActiveSpeakers { speakers })
+                .await;
+        }
+    }
+
     /// Every subscriber's layers, then what each publisher must send.
-    pub(super) async fn allocate_layers(&mut self) {
+    async fn allocate_layers(&mut self) {
         let ids: Vec<String> = self.participants.keys().cloned().collect();
         for id in &ids {
             self.allocate_for(id);
@@ -104,7 +133,7 @@ impl Room {
         }
         let mut frames = Vec::new();
         for (track_id, f) in &self.forwarders {
-            if !f.is_simulcast() {
+            if !f.is_simulcast() || f.age() < DYNACAST_SETTLE {
                 continue;
             }
             let mask = wanted.get(track_id).copied().unwrap_or(0);
@@ -118,6 +147,7 @@ impl Room {
             let Some(publisher) = self.participants.get(&f.publisher_id) else {
                 continue;
             };
+            tracing::debug!(track = %track_id, ?rids, "publisher layers");
             self.announced_layers.insert(track_id.clone(), rids.clone());
             frames.push((
                 publisher.connection_id.clone(),

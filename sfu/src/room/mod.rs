@@ -39,6 +39,7 @@ use crate::metrics::Metrics;
 use crate::migration;
 use crate::negotiation::NegotiationStep;
 use crate::participant::{Participant, PeerEvents};
+use crate::speaker::SpeakerDetector;
 
 mod layers;
 mod lifecycle;
@@ -118,6 +119,8 @@ pub struct Room {
     settings: RoomSettings,
     /// Dynacast: the RIDs last sent to each simulcast track's publisher.
     announced_layers: HashMap<String, Vec<String>>,
+    speakers: SpeakerDetector,
+    media_ticks: u64,
 }
 
 /// Starts a room's task; returns where to send it events.
@@ -134,6 +137,8 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         early: Vec::new(),
         settings: RoomSettings::default(),
         announced_layers: HashMap::new(),
+        speakers: SpeakerDetector::default(),
+        media_ticks: 0,
     };
     tokio::spawn(room.run(rx));
     tx
@@ -146,8 +151,8 @@ impl Room {
         let mut tick = tokio::time::interval(self.ctx.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.reset();
-        let mut layer_tick = tokio::time::interval(layers::LAYER_TICK);
-        layer_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut media_tick = tokio::time::interval(layers::MEDIA_TICK);
+        media_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Learn the room's epoch and settings now (kept to restore them if Redis loses them).
         self.check_still_ours().await;
         loop {
@@ -157,9 +162,9 @@ impl Room {
                     None => break,
                 },
                 _ = tick.tick() => None,
-                _ = layer_tick.tick() => {
+                _ = media_tick.tick() => {
                     if self.phase == Phase::Serving {
-                        self.allocate_layers().await;
+                        self.on_media_tick().await;
                     }
                     continue;
                 }
@@ -382,6 +387,7 @@ impl Room {
         for track_id in published {
             self.unpublish(&track_id).await;
         }
+        self.speakers.remove(participant_id);
         if let Some(mut p) = self.participants.remove(participant_id) {
             Metrics::gauge(&self.ctx.metrics.participants, -1);
             p.close().await;

@@ -2,6 +2,7 @@
 //! offers (renegotiated as tracks come and go) and candidates that arrive early.
 
 use super::*;
+use crate::media::{extension_id, AUDIO_LEVEL_URI};
 
 impl Room {
     pub(super) async fn publisher_connection(
@@ -58,6 +59,7 @@ impl Room {
                     for t in tracks {
                         p.offered_sources.insert(t.id, t.source);
                     }
+                    p.audio_level_id = extension_id(&sdp, AUDIO_LEVEL_URI);
                 }
                 pc.set_remote_description(RTCSessionDescription::offer(sdp.clone())?)
                     .await?;

@@ -35,12 +35,17 @@ impl Room {
             muted: false,
         };
         tracing::info!(room = %self.code, participant = participant_id, track = %id, codec = %codec.mime_type, "track published");
+        let audio_level_id = match kind {
+            TrackKind::Audio => p.audio_level_id,
+            TrackKind::Video => None,
+        };
         let forwarder = TrackForwarder::new(
             info.clone(),
             participant_id.to_owned(),
             codec,
             track,
             ssrc,
+            audio_level_id,
             self.ctx.metrics.clone(),
         );
         Metrics::gauge(&self.ctx.metrics.tracks, 1);

@@ -122,10 +122,21 @@ export async function statsDump(page, { sdp = false } = {}) {
   }, sdp);
 }
 
+/** A log's last lines without colour codes and the handshake chatter that says nothing. */
+export function logTail(log, lines = 40) {
+  return log
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((l) => l && !/ (DEBUG|TRACE) |rtc_dtls|pingAllCandidates|Ignoring remote candidate/.test(l))
+    .slice(-lines)
+    .join("\n");
+}
+
 /**
  * A few lines on what a page shows, for a failure report that must be readable from the test
  * output alone (CI keeps no artifacts): status, each tile and whether its video decodes, peer
- * connection states, the last frames received and console lines.
+ * connection states, the last frames received and console lines; one string per line.
  */
 export async function pageSummary(person, { frames = 12, lines = 12 } = {}) {
   const seen = await person.page
@@ -140,5 +151,82 @@ export async function pageSummary(person, { frames = 12, lines = 12 } = {}) {
       return `status=${meeting?.getAttribute("data-status")} tiles=[${tiles.join(" ")}] pcs=[${pcs}] frames=[${last}]`;
     }, frames)
     .catch((e) => `(page unreadable: ${e})`);
-  return [seen, ...person.consoleLines.slice(-lines).map((l) => `  console: ${l}`)].join("\n");
+  return [seen, ...person.consoleLines.slice(-lines).map((l) => `  console: ${l}`)];
+}
+
+/**
+ * The page's outbound camera/screen video encodings (simulcast layers), one entry per RTP
+ * stream: rid, bytesSent, framesEncoded, frameWidth, and `active` as the sender's
+ * parameters say (dynacast switches encodings off there).
+ */
+export async function outboundVideo(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__veetPcs ?? []) {
+      if (pc.connectionState === "closed") continue;
+      const active = new Map();
+      for (const s of pc.getSenders()) {
+        if (s.track?.kind === "audio") continue;
+        for (const e of s.getParameters().encodings ?? []) active.set(e.rid ?? "", e.active !== false);
+      }
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== "outbound-rtp" || s.kind !== "video") return;
+        out.push({
+          rid: s.rid ?? "",
+          mid: s.mid,
+          bytesSent: s.bytesSent ?? 0,
+          framesEncoded: s.framesEncoded ?? 0,
+          frameWidth: s.frameWidth ?? 0,
+          frameHeight: s.frameHeight ?? 0,
+          active: active.get(s.rid ?? "") ?? null,
+          qualityLimitationReason: s.qualityLimitationReason,
+        });
+      });
+    }
+    return out;
+  });
+}
+
+/** Inbound video stats of one remote track (`trackIdentifier` is the SFU's track id). */
+export async function inboundVideo(page, trackId) {
+  return page.evaluate(async (id) => {
+    let best = null;
+    for (const pc of window.__veetPcs ?? []) {
+      if (pc.connectionState === "closed") continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== "inbound-rtp" || s.kind !== "video" || s.trackIdentifier !== id) return;
+        const cur = {
+          frameWidth: s.frameWidth ?? 0,
+          frameHeight: s.frameHeight ?? 0,
+          framesDecoded: s.framesDecoded ?? 0,
+          bytesReceived: s.bytesReceived ?? 0,
+        };
+        if (!best || cur.bytesReceived > best.bytesReceived) best = cur;
+      });
+    }
+    return best ?? { frameWidth: 0, frameHeight: 0, framesDecoded: 0, bytesReceived: 0 };
+  }, trackId);
+}
+
+/** The track id of the camera video `name`'s tile shows on `page`. */
+export const tileTrackId = (page, name) => tile(page, name).locator("video").getAttribute("data-track-id");
+
+/**
+ * Polls `sample()` every `interval` ms until `done(value, previous)` holds; returns that
+ * value. On timeout fails with `what` and the last two samples.
+ */
+export async function pollUntil(sample, done, { what, timeout = 45_000, interval = 1000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let prev = await sample();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, interval));
+    const cur = await sample();
+    if (done(cur, prev)) return cur;
+    if (Date.now() > deadline) {
+      assert.fail(`${what ?? "condition"} not met in ${timeout} ms: last ${JSON.stringify(cur)}, before ${JSON.stringify(prev)}`);
+    }
+    prev = cur;
+  }
 }

@@ -1,6 +1,7 @@
-// Who is speaking: one AudioContext, an analyser per microphone, polled a few times a
-// second. Returns the ids whose level is above a threshold (held briefly, so the indicator
-// does not flicker between words).
+// Who is speaking, measured locally: one AudioContext, an analyser per microphone, polled a
+// few times a second. Returns the ids whose level is above a threshold (held briefly, so the
+// indicator does not flicker between words). Only our own mic uses it: the node says who
+// else is speaking (`active_speakers`), so a big room costs no analyser per person.
 
 import { useEffect, useRef, useState } from "react";
 

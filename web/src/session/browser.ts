@@ -1,7 +1,9 @@
 // Adapters from the browser's WebSocket and RTCPeerConnection to the session's interfaces.
 
 import type { IceCandidate, IceServer } from "../protocol.gen";
-import type { PeerLike, SenderLike, SocketLike } from "./types";
+import { activateEncodings } from "./dynacast";
+import { preferCodec } from "./encodings";
+import type { PeerLike, PublishOptions, SenderLike, SocketLike } from "./types";
 
 export function browserSocket(url: string): SocketLike {
   const ws = new WebSocket(url);
@@ -28,17 +30,49 @@ export function browserSocket(url: string): SocketLike {
   return adapter;
 }
 
+class BrowserSender implements SenderLike<MediaStreamTrack> {
+  constructor(readonly rtc: RTCRtpSender) {}
+
+  replaceTrack(track: MediaStreamTrack | null): Promise<void> {
+    return this.rtc.replaceTrack(track);
+  }
+
+  async setActiveLayers(rids: string[]): Promise<void> {
+    const params = this.rtc.getParameters();
+    const encodings = activateEncodings(params.encodings, rids);
+    if (!encodings) return;
+    params.encodings = encodings;
+    await this.rtc.setParameters(params);
+  }
+}
+
+/** Puts `mimeType` first where the browser lets us choose (not every browser does). */
+function setPreferredCodec(t: RTCRtpTransceiver, kind: string, mimeType: string): void {
+  const codecs = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities(kind)?.codecs : undefined;
+  if (!codecs || typeof t.setCodecPreferences !== "function") return;
+  try {
+    t.setCodecPreferences(preferCodec(codecs, mimeType));
+  } catch {
+    // A codec list the browser refuses: its own order is fine too.
+  }
+}
+
 export function browserPeer(iceServers: IceServer[]): PeerLike<MediaStreamTrack> {
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
   // One local stream, so every published track carries the same msid stream id.
   const localStream = new MediaStream();
   const peer: PeerLike<MediaStreamTrack> = {
-    addTrack(track) {
-      const t = pc.addTransceiver(track, { direction: "sendonly", streams: [localStream] });
-      return t.sender;
+    addTrack(track, options: PublishOptions = {}) {
+      const t = pc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: [localStream],
+        sendEncodings: options.encodings,
+      });
+      if (options.preferredCodec) setPreferredCodec(t, track.kind, options.preferredCodec);
+      return new BrowserSender(t.sender);
     },
     removeTrack(sender: SenderLike<MediaStreamTrack>) {
-      pc.removeTrack(sender as RTCRtpSender);
+      pc.removeTrack((sender as BrowserSender).rtc);
     },
     async offer() {
       await pc.setLocalDescription(await pc.createOffer());

@@ -1,3 +1,3 @@
 export { Session, PING_INTERVAL_MS, type SessionOptions } from "./session";
-export type { SessionState, SessionStatus, FatalError, FatalKind, ChatMessage, RemoteMedia } from "./state";
+export type { SessionState, SessionStatus, FatalError, FatalKind, ChatMessage, RemoteMedia, UnsupportedTrack } from "./state";
 export type { TrackLike, LocalSource } from "./types";

@@ -17,6 +17,8 @@ export interface LinksHost<T extends TrackLike> {
   publishAll(pub: Publisher<T>): void;
   /** The publisher's answer was applied. */
   negotiated(): void;
+  /** A move completed: the new node carries our media. */
+  moved(): void;
   /** A connection is beyond saving: re-join. */
   recover(why: string): void;
   log(message: string, detail?: unknown): void;
@@ -173,5 +175,6 @@ export class PeerLinks<T extends TrackLike> {
     const media = adoptTracks(s.media, pair, s.participants);
     this.host.patch({ media: onlyFrom(media, pair), moving: false });
     this.host.log("moved to the new node");
+    this.host.moved();
   }
 }

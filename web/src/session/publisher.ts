@@ -2,8 +2,11 @@
 // offers. Renegotiations are serialised: a change made while an offer is outstanding
 // triggers one more offer once the answer arrives. An offer the node never answers (it may
 // never have heard of us) is reported after a timeout rather than waited on forever.
+// The camera goes out as simulcast; the node's dynacast requests (`publisher_layers`)
+// switch encodings off and on, and are applied again whenever the sender may have lost them.
 
 import type { OfferedTrack, Signal } from "../protocol.gen";
+import { publishOptions } from "./encodings";
 import { PeerLink } from "./peerLink";
 import type { LocalSource, SenderLike, TrackLike } from "./types";
 
@@ -26,6 +29,8 @@ export class Publisher<T extends TrackLike> {
   private again = false;
   private everOffered = false;
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The node's latest dynacast request per published track id (RIDs it forwards). */
+  private layers = new Map<string, string[]>();
   /** An answer has been applied at least once. */
   answered = false;
 
@@ -57,22 +62,37 @@ export class Publisher<T extends TrackLike> {
   }
 
   publish(source: LocalSource, track: T): void {
-    const sender = this.link.pc.addTrack(track);
+    const sender = this.link.pc.addTrack(track, publishOptions(source, track.kind));
     this.published.set(source, { sender, id: track.id });
     this.negotiate();
   }
 
   /** Swaps the media without renegotiating (camera on/off, device change). */
-  replace(source: LocalSource, track: T | null): Promise<void> {
+  async replace(source: LocalSource, track: T | null): Promise<void> {
     const p = this.published.get(source);
-    if (!p) return Promise.resolve();
-    return p.sender.replaceTrack(track);
+    if (!p) return;
+    await p.sender.replaceTrack(track);
+    this.applyLayers(p);
+  }
+
+  /** Dynacast: only the encodings `rids` of track `trackId` are received by anyone. */
+  setLayers(trackId: string, rids: string[]): void {
+    this.layers.set(trackId, rids);
+    for (const p of this.published.values()) if (p.id === trackId) this.applyLayers(p);
+  }
+
+  private applyLayers(p: Published<T>): void {
+    const rids = this.layers.get(p.id);
+    if (!rids) return;
+    // In the link's queue: not in the middle of an offer, and failures are reported.
+    void this.link.run(() => p.sender.setActiveLayers(rids));
   }
 
   unpublish(source: LocalSource): void {
     const p = this.published.get(source);
     if (!p) return;
     this.published.delete(source);
+    this.layers.delete(p.id);
     this.link.pc.removeTrack(p.sender);
     this.negotiate();
   }
@@ -116,6 +136,8 @@ export class Publisher<T extends TrackLike> {
       await this.link.remoteDescriptionSet();
       this.negotiating = false;
       this.answered = true;
+      // Negotiation may have reset the encodings (simulcast accepted or not).
+      for (const p of this.published.values()) this.applyLayers(p);
       this.onNegotiated();
       if (this.again) {
         this.again = false;

@@ -1,4 +1,5 @@
-// Pure updates of the room's roster, tracks and chat from server frames.
+// Pure updates of the room's roster, tracks, chat, active speakers and undecodable tracks
+// from server frames.
 
 import type { ParticipantInfo, ServerFrame, TrackInfo } from "../protocol.gen";
 import type { SessionState } from "./state";
@@ -13,7 +14,9 @@ export type RosterFrame = Extract<
       | "track_published"
       | "track_unpublished"
       | "mute_changed"
-      | "chat";
+      | "chat"
+      | "active_speakers"
+      | "track_unsupported";
   }
 >;
 
@@ -25,6 +28,8 @@ export function isRosterFrame(frame: ServerFrame): frame is RosterFrame {
     case "track_unpublished":
     case "mute_changed":
     case "chat":
+    case "active_speakers":
+    case "track_unsupported":
       return true;
     default:
       return false;
@@ -56,6 +61,10 @@ function withoutMedia<T extends TrackLike>(
   );
 }
 
+function without<V>(record: Record<string, V>, drop: (key: string, value: V) => boolean): Record<string, V> {
+  return Object.fromEntries(Object.entries(record).filter(([k, v]) => !drop(k, v)));
+}
+
 export function applyRosterFrame<T extends TrackLike>(
   s: SessionState<T>,
   frame: RosterFrame,
@@ -73,6 +82,8 @@ export function applyRosterFrame<T extends TrackLike>(
         ...s,
         participants: s.participants.filter((p) => p.id !== id),
         media: withoutMedia(s.media, (_, pid) => pid === id),
+        speakers: s.speakers.filter((sp) => sp.participant_id !== id),
+        unsupported: without(s.unsupported, (_, u) => u.participantId === id),
       };
     }
     case "track_published":
@@ -92,6 +103,7 @@ export function applyRosterFrame<T extends TrackLike>(
           next.media,
           (id, pid) => id === frame.track_id && (pid === undefined || pid === frame.participant_id),
         ),
+        unsupported: without(next.unsupported, (id) => id === frame.track_id),
       };
     }
     case "mute_changed":
@@ -112,6 +124,12 @@ export function applyRosterFrame<T extends TrackLike>(
         sentAt: frame.sent_at,
       };
       return { ...s, chat: [...s.chat, msg] };
+    }
+    case "active_speakers":
+      return { ...s, speakers: frame.speakers };
+    case "track_unsupported": {
+      const { participant_id: participantId, codec, message } = frame;
+      return { ...s, unsupported: { ...s.unsupported, [frame.track_id]: { participantId, codec, message } } };
     }
   }
 }

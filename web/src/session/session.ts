@@ -20,7 +20,9 @@ import { MOVE_TIMEOUT_MS } from "./move";
 import { isRosterFrame } from "./roster";
 import { RosterOrder } from "./rosterOrder";
 import { initialState, type FatalError, type SessionState } from "./state";
-import type { LocalSource, PeerFactory, SocketFactory, SocketLike, TrackLike } from "./types";
+import { SignalingSocket } from "./socket";
+import type { LocalSource, PeerFactory, SocketFactory, TrackLike } from "./types";
+import { ViewReporter, type DisplayedSize } from "./views";
 
 /** Often enough to notice a dead socket in seconds (and far under API Gateway's 10-minute idle timeout). */
 export const PING_INTERVAL_MS = 10_000;
@@ -64,12 +66,13 @@ export class Session<T extends TrackLike> {
     Pick<SessionOptions<T>, "refreshToken">;
 
   private token: string;
-  private socket: SocketLike | null = null;
+  private readonly socket: SignalingSocket;
   private readonly links: PeerLinks<T>;
   private readonly local: LocalTracks<T>;
   private remoteMuteListeners = new Set<(source: LocalSource) => void>();
   private readonly keepalive: Keepalive;
   private readonly roster = new RosterOrder<T>();
+  private readonly views: ViewReporter;
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -98,6 +101,11 @@ export class Session<T extends TrackLike> {
       this.opts.pongTimeoutMs,
     );
     const log = this.opts.log;
+    this.socket = new SignalingSocket(this.opts.createSocket, log);
+    this.views = new ViewReporter({
+      canSend: () => this.state.status === "joined",
+      send: (tracks) => this.send({ action: "view", tracks }),
+    });
     this.local = new LocalTracks<T>({
       publisher: () => this.links.publisher,
       joined: () => this.state.status === "joined",
@@ -117,6 +125,7 @@ export class Session<T extends TrackLike> {
           this.local.publishAll(pub);
         },
         negotiated: () => this.local.announceMutedPublications(),
+        moved: () => this.views.reset(),
         recover: (why) => this.recover(why),
         log,
       },
@@ -147,6 +156,10 @@ export class Session<T extends TrackLike> {
 
   private setState(next: SessionState<T>): void {
     if (next === this.state) return;
+    if (next.media !== this.state.media) {
+      const video = Object.entries(next.media).filter(([, m]) => m.track.kind === "video");
+      this.views.setTracks(video.map(([id]) => id));
+    }
     this.state = next;
     for (const l of this.listeners) l();
   }
@@ -200,6 +213,14 @@ export class Session<T extends TrackLike> {
     this.local.setMuted(source, muted);
   }
 
+  /**
+   * How the UI shows remote video now, by track id, in device pixels (adaptive stream).
+   * Received video tracks missing from it are reported as not displayed.
+   */
+  setTrackViews(displayed: ReadonlyMap<string, DisplayedSize>): void {
+    this.views.setDisplayed(displayed);
+  }
+
   sendChat(text: string): boolean {
     const trimmed = text.trim();
     if (!trimmed || this.state.status !== "joined") return false;
@@ -216,26 +237,20 @@ export class Session<T extends TrackLike> {
 
   private connect(): void {
     this.retryTimer = null;
-    let opened = false;
-    const socket = this.opts.createSocket(this.wsUrlWithToken());
-    this.socket = socket;
-    socket.onopen = () => {
-      opened = true;
-      this.roster.opened();
-      this.send({ action: "join" });
-      this.keepalive.start();
-      // Invocations are unordered and the server may lose one: never wait forever.
-      this.joinTimer = setTimeout(() => {
-        this.joinTimer = null;
-        this.recover("no answer to join");
-      }, this.opts.joinTimeoutMs);
-    };
-    socket.onmessage = (data) => this.onMessage(data);
-    socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      this.onSocketClosed(opened);
-    };
+    this.socket.open(this.wsUrlWithToken(), {
+      open: () => {
+        this.roster.opened();
+        this.send({ action: "join" });
+        this.keepalive.start();
+        // Invocations are unordered and the server may lose one: never wait forever.
+        this.joinTimer = setTimeout(() => {
+          this.joinTimer = null;
+          this.recover("no answer to join");
+        }, this.opts.joinTimeoutMs);
+      },
+      message: (data) => this.onMessage(data),
+      closed: (opened) => this.onSocketClosed(opened),
+    });
   }
 
   private onSocketClosed(opened: boolean): void {
@@ -284,27 +299,13 @@ export class Session<T extends TrackLike> {
 
   /** Drops the socket and re-joins, e.g. when a peer connection failed. */
   private reconnectNow(): void {
-    this.closeSocket();
+    this.socket.close();
     this.dropMedia();
     this.scheduleReconnect();
   }
 
-  private closeSocket(): void {
-    const s = this.socket;
-    this.socket = null;
-    if (s) {
-      s.onclose = null;
-      s.onmessage = null;
-      s.close();
-    }
-  }
-
   private send(frame: ClientFrame): void {
-    try {
-      this.socket?.send(JSON.stringify(frame));
-    } catch (e) {
-      this.opts.log("send failed", e);
-    }
+    this.socket.send(frame);
   }
 
   private sendSignal(role: PeerRole, signal: Signal): void {
@@ -320,13 +321,14 @@ export class Session<T extends TrackLike> {
   private teardown(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.closeSocket();
+    this.socket.close();
     this.dropMedia();
   }
 
   /** Closes every peer connection and stops the socket's timers. */
   private dropMedia(): void {
     this.keepalive.stop();
+    this.views.stop();
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
     this.joinTimer = null;
     this.links.close();
@@ -345,6 +347,7 @@ export class Session<T extends TrackLike> {
       return;
     }
     if (isRosterFrame(frame)) {
+      if (frame.type === "track_unsupported") this.opts.log(`cannot receive ${frame.track_id}: ${frame.message}`);
       this.setState(this.roster.apply(this.state, frame));
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
         this.local.correct(frame.track.id, frame.track.muted);
@@ -374,12 +377,21 @@ export class Session<T extends TrackLike> {
             reconnectAttempt: 0,
             fatal: null,
             moving: false,
+            speakers: [],
+            unsupported: {},
           }),
         );
+        // A new node has heard none of our views.
+        this.views.reset();
         return;
       case "migrate":
-        if (this.state.status === "joined") this.links.migrate(frame.reason);
-        else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
+        if (this.state.status === "joined") {
+          this.links.migrate(frame.reason);
+          this.views.reset();
+        } else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
+        return;
+      case "publisher_layers":
+        this.links.publisher?.setLayers(frame.track_id, frame.rids);
         return;
       case "offer":
       case "answer":

@@ -1,6 +1,6 @@
 // The session's observable state: immutable snapshots the UI renders from.
 
-import type { CloseReason, ParticipantInfo } from "../protocol.gen";
+import type { CloseReason, ParticipantInfo, SpeakerLevel } from "../protocol.gen";
 import type { TrackLike } from "./types";
 
 export type SessionStatus =
@@ -42,6 +42,13 @@ export interface RemoteMedia<T extends TrackLike> {
   participantId: string | undefined;
 }
 
+/** A remote track this browser cannot decode (`track_unsupported`). */
+export interface UnsupportedTrack {
+  participantId: string;
+  codec: string;
+  message: string;
+}
+
 export interface SessionState<T extends TrackLike> {
   status: SessionStatus;
   /** Ourselves, as the server knows us (new id after each re-join). */
@@ -51,6 +58,10 @@ export interface SessionState<T extends TrackLike> {
   /** Remote tracks by track id. */
   media: Record<string, RemoteMedia<T>>;
   chat: ChatMessage[];
+  /** Who is speaking, loudest first, as the node hears it (`active_speakers`). */
+  speakers: SpeakerLevel[];
+  /** Remote tracks we cannot decode, by track id. */
+  unsupported: Record<string, UnsupportedTrack>;
   /** Reconnect attempt in progress (0 when connected). */
   reconnectAttempt: number;
   /**
@@ -68,6 +79,8 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     participants: [],
     media: {},
     chat: [],
+    speakers: [],
+    unsupported: {},
     reconnectAttempt: 0,
     moving: false,
     fatal: null,

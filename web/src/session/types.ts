@@ -24,11 +24,30 @@ export type SocketFactory = (url: string) => SocketLike;
 /** A sendonly transceiver's sender. */
 export interface SenderLike<T extends TrackLike> {
   replaceTrack(track: T | null): Promise<void>;
+  /**
+   * Dynacast: sends only the simulcast encodings named by `rids` (others get
+   * `active: false`); an empty list pauses the track.
+   */
+  setActiveLayers(rids: string[]): Promise<void>;
+}
+
+/** One RTCRtpEncodingParameters entry we ask for when publishing. */
+export interface SendEncoding {
+  rid?: string;
+  scaleResolutionDownBy?: number;
+  maxBitrate?: number;
+}
+
+/** How to send a published track: its encodings (simulcast) and preferred codec. */
+export interface PublishOptions {
+  encodings?: SendEncoding[];
+  /** MIME type to put first in the codec preferences, e.g. "video/VP8". */
+  preferredCodec?: string;
 }
 
 export interface PeerLike<T extends TrackLike> {
   /** Adds a sendonly transceiver for `track` (publisher side). */
-  addTrack(track: T): SenderLike<T>;
+  addTrack(track: T, options?: PublishOptions): SenderLike<T>;
   removeTrack(sender: SenderLike<T>): void;
   /** createOffer + setLocalDescription; resolves with the local SDP. */
   offer(): Promise<string>;

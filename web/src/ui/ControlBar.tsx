@@ -1,7 +1,9 @@
 // The bottom bar: meeting details, call controls, panels.
 
 import { useEffect, useState } from "react";
+import type { LayoutChoice } from "../layout/spotlight";
 import { Icon, type IconName } from "./icons";
+import { LayoutMenu } from "./LayoutMenu";
 
 interface ButtonProps {
   label: string;
@@ -51,6 +53,8 @@ interface Props {
   panel: "chat" | "people" | null;
   unread: number;
   participantCount: number;
+  layout: LayoutChoice;
+  onLayout(choice: LayoutChoice): void;
   onToggleMic(): void;
   onToggleCamera(): void;
   onTogglePresent(): void;
@@ -94,6 +98,7 @@ export function ControlBar(p: Props) {
       </div>
       <div className="bar-right">
         <RoundButton label="Copy meeting link" icon="link" onClick={p.onCopyLink} />
+        <LayoutMenu choice={p.layout} onChoose={p.onLayout} />
         <RoundButton
           label="Show everyone"
           title={`People (${p.participantCount})`}

@@ -16,6 +16,8 @@ import { Stage } from "./Stage";
 import { Toasts, useToasts } from "./Toasts";
 import { useSessionState } from "./useSession";
 import { useShortcuts } from "./useShortcuts";
+import { useStageLayout } from "./useStageLayout";
+import { useOnScreenVideos, VideoRegistryContext } from "./videoRegistry";
 
 type Track = MediaStreamTrack;
 
@@ -105,23 +107,36 @@ export function Meeting({ code, name, session, media }: Props) {
   }, [session, stopShare]);
   useEffect(() => () => screenRef.current?.stop(), []);
 
-  const remote = useMemo(() => remoteView(state.participants, state.media), [state.participants, state.media]);
+  const remote = useMemo(
+    () => remoteView(state.participants, state.media, state.unsupported),
+    [state.participants, state.media, state.unsupported],
+  );
   const selfTile: TileModel<Track> = {
     id: state.self?.id ?? "self",
     name,
     isSelf: true,
     video: media.camera,
     audioMuted: !media.micOn,
-    mic: media.micOn ? media.mic : null,
   };
   const tiles = [selfTile, ...remote.tiles];
-  const speaking = useSpeaking(
-    tiles.flatMap((t) => (t.mic && !t.audioMuted ? [{ id: t.id, track: t.mic }] : [])),
+  // Others' speaking comes from the node (active_speakers); our own from our mic, at once.
+  const selfSpeaking = useSpeaking(media.mic && media.micOn ? [{ id: selfTile.id, track: media.mic }] : []);
+  const speaking = useMemo(
+    () => new Set([...state.speakers.map((s) => s.participant_id), ...selfSpeaking]),
+    [state.speakers, selfSpeaking],
   );
   const shares: ShareModel<Track>[] = [
     ...remote.shares,
     ...(screen ? [{ participantId: selfTile.id, name, isSelf: true, track: screen }] : []),
   ];
+  const stage = useStageLayout({
+    tiles,
+    shareCount: shares.length,
+    speakers: state.speakers,
+    selfId: state.self?.id ?? null,
+  });
+  // Adaptive stream: how big each remote video is on screen goes to the node.
+  const videos = useOnScreenVideos((displayed) => session.setTrackViews(displayed));
 
   const joined = state.status === "joined";
   usePresenceToasts(
@@ -152,7 +167,18 @@ export function Meeting({ code, name, session, media }: Props) {
         </div>
       )}
       <div className="meeting-body">
-        <Stage tiles={tiles} shares={shares} speaking={speaking} />
+        <VideoRegistryContext.Provider value={videos}>
+          <Stage
+            tiles={tiles}
+            shares={shares}
+            speaking={speaking}
+            layout={stage.layout}
+            spotlight={stage.spotlight}
+            cap={stage.cap}
+            pinnedId={stage.pinnedId}
+            onTogglePin={stage.togglePin}
+          />
+        </VideoRegistryContext.Provider>
         {panel === "chat" && (
           <ChatPanel
             messages={state.chat}
@@ -175,6 +201,8 @@ export function Meeting({ code, name, session, media }: Props) {
         panel={panel}
         unread={unread}
         participantCount={tiles.length}
+        layout={stage.choice}
+        onLayout={stage.chooseLayout}
         onToggleMic={toggleMic}
         onToggleCamera={toggleCamera}
         onTogglePresent={() => (screen ? stopShare() : void startShare())}

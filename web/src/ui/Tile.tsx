@@ -1,4 +1,5 @@
-// One participant: video (or their initials when the camera is off), name, mic state.
+// One participant: video (or their initials when the camera is off), name, mic state, a
+// Pin button, and a notice when their video cannot be shown in this browser.
 
 import { Avatar } from "./Avatar";
 import { Icon } from "./icons";
@@ -11,30 +12,57 @@ interface Props {
   audioMuted: boolean;
   participantId: string;
   speaking: boolean;
+  pinned: boolean;
+  onTogglePin(): void;
+  /** Why their video cannot be shown (an unsupported codec), if so. */
+  notice?: string;
+  /** Shown large (speaker view). */
+  large?: boolean;
 }
 
-export function Tile({ name, isSelf, video, audioMuted, participantId, speaking }: Props) {
+export function Tile(p: Props) {
+  const { name, isSelf, video, speaking, pinned } = p;
   const label = isSelf ? `${name} (You)` : name;
+  const cls = ["tile", speaking && "speaking", pinned && "pinned", p.large && "tile-large"].filter(Boolean).join(" ");
   return (
     <div
-      className={`tile${speaking ? " speaking" : ""}`}
+      className={cls}
       role="group"
       aria-label={label}
       data-testid="participant-tile"
       data-name={name}
       data-self={isSelf ? "true" : "false"}
-      data-participant-id={participantId}
+      data-participant-id={p.participantId}
       data-video={video ? "on" : "off"}
       data-speaking={speaking ? "true" : "false"}
+      data-pinned={pinned ? "true" : "false"}
     >
       {video ? (
-        <VideoView track={video} mirrored={isSelf} label={`${label} video`} />
+        <VideoView track={video} mirrored={isSelf} label={`${label} video`} remote={!isSelf} pinned={pinned} />
       ) : (
         <div className="tile-avatar" data-testid="camera-off">
           <Avatar name={name} size="lg" />
         </div>
       )}
-      {audioMuted && (
+      {p.notice && (
+        <div className="tile-notice" role="status" data-testid="track-unsupported">
+          <Icon name="warning" size={16} />
+          <span>{p.notice}</span>
+        </div>
+      )}
+      <div className="tile-actions">
+        <button
+          type="button"
+          className="tile-btn"
+          aria-label={pinned ? "Unpin" : "Pin"}
+          aria-pressed={pinned}
+          title={pinned ? `Unpin ${label}` : `Pin ${label}`}
+          onClick={p.onTogglePin}
+        >
+          <Icon name="pin" size={18} />
+        </button>
+      </div>
+      {p.audioMuted && (
         <div className="tile-muted" role="img" aria-label={`${name}'s microphone is muted`}>
           <Icon name="micOff" size={18} />
         </div>

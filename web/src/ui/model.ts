@@ -2,7 +2,7 @@
 // one stage entry per screen share.
 
 import type { ParticipantInfo, TrackSource } from "../protocol.gen";
-import type { RemoteMedia, TrackLike } from "../session";
+import type { RemoteMedia, TrackLike, UnsupportedTrack } from "../session";
 
 export interface TileModel<T> {
   id: string;
@@ -11,8 +11,8 @@ export interface TileModel<T> {
   video: T | null;
   /** Mic muted, or no mic at all. */
   audioMuted: boolean;
-  /** Their microphone, for the speaking indicator. */
-  mic: T | null;
+  /** Why their camera cannot be shown here, if so. */
+  notice?: string;
 }
 
 export interface ShareModel<T> {
@@ -20,6 +20,8 @@ export interface ShareModel<T> {
   name: string;
   isSelf: boolean;
   track: T;
+  /** Why it cannot be shown here, if so. */
+  notice?: string;
 }
 
 export interface RemoteView<T> {
@@ -30,10 +32,19 @@ export interface RemoteView<T> {
 
 const isSource = (s: TrackSource) => (t: { source: TrackSource }) => t.source === s;
 
+/** "video/VP9" → "VP9". */
+const codecName = (codec: string) => codec.replace(/^(video|audio)\//i, "") || codec;
+
+/** The notice on a tile whose video this browser cannot decode. */
+export function unsupportedNotice(name: string, what: "video" | "screen", codec: string): string {
+  return `Can't show ${name}'s ${what}: this browser can't decode ${codecName(codec)}`;
+}
+
 /** The remote participants' tiles, screen shares and audio tracks. */
 export function remoteView<T extends TrackLike>(
   participants: ParticipantInfo[],
   media: Record<string, RemoteMedia<T>>,
+  unsupported: Record<string, UnsupportedTrack> = {},
 ): RemoteView<T> {
   const tiles: TileModel<T>[] = [];
   const shares: ShareModel<T>[] = [];
@@ -53,20 +64,27 @@ export function remoteView<T extends TrackLike>(
         ([id, m]) => m.participantId === p.id && m.track.kind === "video" && !screenIds.has(id),
       )?.[1].track;
     const micInfo = p.tracks.find(isSource("microphone"));
-    const mic =
-      byId(micInfo?.id) ??
-      Object.values(media).find((m) => m.participantId === p.id && m.track.kind === "audio")?.track;
+    const camBad = p.tracks.find((t) => t.kind === "video" && !screenIds.has(t.id) && unsupported[t.id]);
     tiles.push({
       id: p.id,
       name: p.name,
       isSelf: false,
       video: camera && !camInfo?.muted ? camera : null,
       audioMuted: !micInfo || micInfo.muted,
-      mic: mic ?? null,
+      ...(camBad && { notice: unsupportedNotice(p.name, "video", unsupported[camBad.id].codec) }),
     });
     for (const id of screenIds) {
       const track = byId(id);
-      if (track) shares.push({ participantId: p.id, name: p.name, isSelf: false, track });
+      const bad = unsupported[id];
+      if (track) {
+        const share: ShareModel<T> = { participantId: p.id, name: p.name, isSelf: false, track };
+        if (bad) share.notice = unsupportedNotice(p.name, "screen", bad.codec);
+        shares.push(share);
+      } else if (bad) {
+        // Nothing arrives for a track we cannot decode: say so on their tile.
+        const tile = tiles[tiles.length - 1];
+        tile.notice ??= unsupportedNotice(p.name, "screen", bad.codec);
+      }
     }
   }
   const audio = Object.values(media)
