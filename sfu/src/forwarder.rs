@@ -48,6 +48,8 @@ struct Subscriber {
 /// One simulcast layer (or the only stream) of a track.
 #[derive(Default)]
 struct Layer {
+    /// The publisher's offer lists it (it exists even before it sends).
+    declared: AtomicBool,
     /// Its SSRC, once seen; keyframe requests go to it.
     ssrc: AtomicU32,
     /// Width << 16 | height, from its last keyframe.
@@ -157,7 +159,7 @@ impl TrackForwarder {
                     width: size >> 16,
                     height: size & 0xffff,
                     active: last != 0 && now.saturating_sub(last) < idle,
-                    seen: last != 0,
+                    seen: last != 0 || l.declared.load(Ordering::Relaxed),
                 }
             })
             .collect();
@@ -165,6 +167,18 @@ impl TrackForwarder {
             out.pop();
         }
         out
+    }
+
+    /// The simulcast RIDs the publisher's offer declared for this track.
+    pub fn declare_layers(&self, rids: &[String]) {
+        for rid in rids {
+            let l = &self.layers[usize::from(layer_of_rid(rid))];
+            l.declared.store(true, Ordering::Relaxed);
+            *l.rid.lock().unwrap_or_else(|e| e.into_inner()) = Some(rid.clone());
+        }
+        if !rids.is_empty() {
+            self.simulcast.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The RID the publisher gave `layer`.

@@ -17,6 +17,10 @@ pub fn is_keyframe(payload: &[u8]) -> bool {
             let mut at = 1;
             while at + 2 < payload.len() {
                 let len = usize::from(u16::from_be_bytes([payload[at], payload[at + 1]]));
+                // A NAL unit that claims more bytes than there are ends the walk.
+                if len == 0 || at + 2 + len > payload.len() {
+                    return false;
+                }
                 if matches!(payload[at + 2] & 0x1f, SPS | IDR) {
                     return true;
                 }

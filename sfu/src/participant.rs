@@ -42,6 +42,8 @@ pub struct Participant {
     pub views: HashMap<String, TrackView>,
     /// The id its publisher connection gives the audio level extension.
     pub audio_level_id: Option<u8>,
+    /// Published track id → the simulcast RIDs its offer declared.
+    pub offered_rids: HashMap<String, Vec<String>>,
 }
 
 impl Participant {
@@ -58,6 +60,7 @@ impl Participant {
             down_tracks: HashMap::new(),
             views: HashMap::new(),
             audio_level_id: None,
+            offered_rids: HashMap::new(),
         }
     }
 

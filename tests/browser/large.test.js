@@ -101,16 +101,13 @@ describe("a large meeting: simulcast, adaptive stream, dynacast", () => {
     assert.equal(await tileTrackId(page("Carol"), "Alice"), aliceCam);
   });
 
-  step("the publisher sends its camera as at least two simulcast layers", async (t) => {
-    const sending = await pollUntil(
-      () => outboundVideo(page("Alice")),
-      (cur, prev) => {
-        const growing = cur.filter((s) => s.rid && s.bytesSent > (prev.find((p) => p.rid === s.rid)?.bytesSent ?? 0));
-        return new Set(growing.map((s) => s.rid)).size >= 2;
-      },
-      { what: "two simulcast layers sending", timeout: 60_000 },
+  step("the publisher sends its camera as three simulcast encodings", async (t) => {
+    const rids = await pollUntil(
+      async () => (await outboundVideo(page("Alice"))).map((s) => s.rid).sort(),
+      (cur) => ["f", "h", "q"].every((r) => cur.includes(r)),
+      { what: "Alice's q/h/f encodings", timeout: 30_000 },
     );
-    t.diagnostic(`Alice's layers: ${JSON.stringify(sending.map(({ rid, frameWidth, bytesSent }) => ({ rid, frameWidth, bytesSent })))}`);
+    t.diagnostic(`Alice's encodings: ${JSON.stringify(rids)}`);
   });
 
   step("shown small Alice's camera arrives smaller than where it is pinned large; unpinned it goes back down", async (t) => {
@@ -129,6 +126,16 @@ describe("a large meeting: simulcast, adaptive stream, dynacast", () => {
       timeout: 60_000,
     });
     t.diagnostic(`pinned: Bob ${pinned.bob.frameWidth}x${pinned.bob.frameHeight}, Carol ${pinned.carol.frameWidth}x${pinned.carol.frameHeight}`);
+    // Two subscribers wanting two sizes: the publisher sends (at least) those two layers.
+    const sending = await pollUntil(
+      () => outboundVideo(page("Alice")),
+      (cur, prev) => {
+        const growing = cur.filter((s) => s.rid && s.bytesSent > (prev.find((p) => p.rid === s.rid)?.bytesSent ?? 0));
+        return new Set(growing.map((s) => s.rid)).size >= 2;
+      },
+      { what: "two simulcast layers sending", timeout: 30_000 },
+    );
+    t.diagnostic(`Alice's layers: ${JSON.stringify(sending.map(({ rid, frameWidth, bytesSent, active }) => ({ rid, frameWidth, bytesSent, active })))}`);
 
     await pin.click();
     await tile(page("Bob"), "Alice").getByRole("button", { name: "Pin" }).waitFor();

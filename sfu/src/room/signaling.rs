@@ -60,6 +60,7 @@ impl Room {
                         p.offered_sources.insert(t.id, t.source);
                     }
                     p.audio_level_id = extension_id(&sdp, AUDIO_LEVEL_URI);
+                    p.offered_rids = simulcast_rids(&sdp);
                 }
                 pc.set_remote_description(RTCSessionDescription::offer(sdp.clone())?)
                     .await?;
@@ -233,6 +234,40 @@ impl Room {
     }
 }
 
+/// Track id → the simulcast RIDs its m-section sends (`a=rid:<rid> send`), for the
+/// sections that have any. The node knows a track's layers from this, before (or without)
+/// packets of each: a browser may hold back its top layer until its bandwidth estimate allows.
+pub fn simulcast_rids(sdp: &str) -> HashMap<String, Vec<String>> {
+    let mut out = HashMap::new();
+    let mut msid: Option<String> = None;
+    let mut rids: Vec<String> = Vec::new();
+    let mut flush = |msid: &mut Option<String>, rids: &mut Vec<String>| {
+        if let Some(id) = msid.take() {
+            if !rids.is_empty() {
+                out.insert(id, std::mem::take(rids));
+            }
+        }
+        rids.clear();
+    };
+    for line in sdp.lines() {
+        let line = line.trim();
+        if line.starts_with("m=") {
+            flush(&mut msid, &mut rids);
+        } else if let Some(rest) = line.strip_prefix("a=msid:") {
+            msid = rest.split_whitespace().nth(1).map(str::to_owned);
+        } else if let Some(rest) = line.strip_prefix("a=rid:") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(rid), Some("send")) = (parts.next(), parts.next()) {
+                if rids.len() < crate::layer_selector::MAX_LAYERS {
+                    rids.push(rid.to_owned());
+                }
+            }
+        }
+    }
+    flush(&mut msid, &mut rids);
+    out
+}
+
 /// Track ids (`a=msid:<stream> <track>`) of the m-sections an SDP sends on.
 pub fn sending_track_ids(sdp: &str) -> Vec<String> {
     let mut ids = Vec::new();
@@ -263,6 +298,14 @@ pub fn sending_track_ids(sdp: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_simulcast_rids_of_each_track() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=msid:s1 mic\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:s1 cam\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:s1 screen\r\n";
+        let rids = simulcast_rids(sdp);
+        assert_eq!(rids.len(), 1);
+        assert_eq!(rids["cam"], vec!["q", "h", "f"]);
+    }
 
     #[test]
     pub(super) fn finds_sending_tracks() {

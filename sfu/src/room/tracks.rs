@@ -48,6 +48,9 @@ impl Room {
             audio_level_id,
             self.ctx.metrics.clone(),
         );
+        if let Some(rids) = p.offered_rids.get(&info.id) {
+            forwarder.declare_layers(rids);
+        }
         Metrics::gauge(&self.ctx.metrics.tracks, 1);
         let events = self.events.clone();
         let run = forwarder.clone();
