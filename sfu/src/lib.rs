@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod migration;
 pub mod negotiation;
 pub mod node;
+pub mod outbox;
 pub mod participant;
 pub mod rewriter;
 pub mod room;

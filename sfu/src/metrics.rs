@@ -23,6 +23,8 @@ pub struct Metrics {
     /// PLIs sent to publishers (new subscribers and forwarded requests, rate-limited).
     pub plis_sent: AtomicU64,
     pub signals_handled: AtomicU64,
+    /// Frames to clients dropped because a client fell too far behind (see `outbox`).
+    pub pushes_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -84,6 +86,11 @@ impl Metrics {
                 "veet_sfu_packets_dropped_total",
                 "Packets dropped for slow subscribers",
                 c(&self.packets_dropped),
+            ),
+            (
+                "veet_sfu_pushes_dropped_total",
+                "Frames to clients dropped: the client fell too far behind",
+                c(&self.pushes_dropped),
             ),
             (
                 "veet_sfu_nacks_received_total",

@@ -160,9 +160,7 @@ impl Room {
         self.announced_layers
             .retain(|id, _| self.forwarders.contains_key(id));
         for (connection_id, frame) in frames {
-            if let Err(e) = self.ctx.gateway.send(&connection_id, &frame).await {
-                tracing::debug!(error = %e, "publisher_layers not delivered");
-            }
+            self.outbox.send(&connection_id, &frame);
         }
     }
 }

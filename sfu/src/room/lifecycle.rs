@@ -7,6 +7,7 @@ impl Room {
     /// Tells everyone the meeting is over; the room then closes.
     pub(super) async fn close_for_everyone(&mut self, reason: CloseReason) {
         let frame = ServerFrame::RoomClosed { reason };
+        self.outbox.flush().await;
         let ids = self.participants.values().map(|p| p.connection_id.as_str());
         send_to_all(self.ctx.gateway.as_ref(), ids, &frame).await;
         self.phase = Phase::Closed;
@@ -45,6 +46,9 @@ impl Room {
         {
             Ok(Some(assignment)) => {
                 let records = self.records();
+                // Offers queued for the old connections go first: the client takes
+                // everything after `migrate` as the new node's.
+                self.outbox.flush().await;
                 if let Err(e) =
                     migration::hand_over(&self.ctx, &self.code, &assignment, &records, reason).await
                 {
@@ -155,6 +159,7 @@ impl Room {
             }
             Ok(Restore::Elsewhere(a)) => {
                 tracing::warn!(room = %self.code, on = %a.node, "restored room lives elsewhere now; moving there");
+                self.outbox.flush().await;
                 if let Err(e) = migration::hand_over(
                     &self.ctx,
                     &self.code,

@@ -38,6 +38,7 @@ use crate::media::PeerFactory;
 use crate::metrics::Metrics;
 use crate::migration;
 use crate::negotiation::NegotiationStep;
+use crate::outbox::Outbox;
 use crate::participant::{Participant, PeerEvents};
 use crate::speaker::SpeakerDetector;
 
@@ -121,6 +122,8 @@ pub struct Room {
     announced_layers: HashMap<String, Vec<String>>,
     speakers: SpeakerDetector,
     media_ticks: u64,
+    /// Pushes to clients, delivered off this task.
+    outbox: Outbox,
 }
 
 /// Starts a room's task; returns where to send it events.
@@ -128,7 +131,7 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
     let (tx, rx) = mpsc::channel(ROOM_QUEUE);
     let room = Room {
         code,
-        ctx,
+        ctx: ctx.clone(),
         events: tx.clone(),
         participants: HashMap::new(),
         forwarders: HashMap::new(),
@@ -139,6 +142,7 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         announced_layers: HashMap::new(),
         speakers: SpeakerDetector::default(),
         media_ticks: 0,
+        outbox: Outbox::spawn(ctx.gateway.clone(), ctx.metrics.clone()),
     };
     tokio::spawn(room.run(rx));
     tx
@@ -466,9 +470,10 @@ impl Room {
     }
 
     /// Sends a frame to everyone on this node's room, concurrently.
+    /// Queues `frame` for everyone in the room (delivered by the outbox, in order per client).
     async fn broadcast(&self, frame: &ServerFrame) {
         let ids = self.participants.values().map(|p| p.connection_id.as_str());
         // Gone connections are signaling's to clean up, on their $disconnect.
-        send_to_all(self.ctx.gateway.as_ref(), ids, frame).await;
+        self.outbox.send_all(ids, frame);
     }
 }

@@ -190,9 +190,7 @@ impl Room {
                         role: PeerRole::Subscriber,
                         sdp,
                     };
-                    if let Err(e) = self.ctx.gateway.send(&connection_id, &frame).await {
-                        tracing::debug!(participant = %id, error = %e, "offer resend failed");
-                    }
+                    self.outbox.send(&connection_id, &frame);
                 }
                 // It never got that far (creating it failed): make a new one.
                 None => self.send_offer(&id).await,
@@ -212,16 +210,15 @@ impl Room {
             let offer = pc.create_offer(None).await?;
             pc.set_local_description(offer).await?;
             let sdp = self.local_sdp(&pc).await;
-            self.ctx
-                .gateway
-                .send(
-                    &connection_id,
-                    &ServerFrame::Offer {
-                        role: PeerRole::Subscriber,
-                        sdp,
-                    },
-                )
-                .await?;
+            // Through the outbox: after the track_published frames queued before it. A lost
+            // offer is sent again when its answer does not come (see `negotiation`).
+            self.outbox.send(
+                &connection_id,
+                &ServerFrame::Offer {
+                    role: PeerRole::Subscriber,
+                    sdp,
+                },
+            );
             Ok(())
         }
         .await;
