@@ -1,6 +1,6 @@
 //! A participant on this node: its two peer connections and what flows on them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -44,6 +44,8 @@ pub struct Participant {
     pub audio_level_id: Option<u8>,
     /// Published track id → the simulcast RIDs its offer declared.
     pub offered_rids: HashMap<String, Vec<String>>,
+    /// Others' tracks this participant's subscriber connection cannot decode (not offered again).
+    pub unsupported: HashSet<String>,
 }
 
 impl Participant {
@@ -61,6 +63,7 @@ impl Participant {
             views: HashMap::new(),
             audio_level_id: None,
             offered_rids: HashMap::new(),
+            unsupported: HashSet::new(),
         }
     }
 

@@ -428,3 +428,44 @@ async fn sigterm_drains_the_node() {
         "a drained node deregisters"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_that_cannot_decode_a_codec_is_told_and_gets_the_rest() {
+    let _serial = SERIAL.lock().await;
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    let sender = join(&cluster, "codec-room", "vp8-sender").await;
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("codec-room", "no-vp8"));
+    options.refuse_codec = Some("VP8".into());
+    options.publish_video = false;
+    let told = {
+        let peer = SyntheticPeer::join(options).await.expect("no-vp8 joins");
+        let frame = peer
+            .wait_frame(Duration::from_secs(20), |f| {
+                matches!(f, ServerFrame::TrackUnsupported { .. })
+            })
+            .await
+            .expect("a track_unsupported frame, not silence");
+        (peer, frame)
+    };
+    let (refuser, frame) = told;
+    let ServerFrame::TrackUnsupported {
+        participant_id,
+        codec,
+        message,
+        ..
+    } = frame
+    else {
+        unreachable!()
+    };
+    assert_eq!(participant_id, sender.participant.id);
+    assert!(codec.eq_ignore_ascii_case("video/VP8"), "{codec}");
+    assert!(message.contains("VP8"), "{message}");
+    // The sender's audio still flows to it, and the sender gets the refuser's audio.
+    let r = wait_tracks(&refuser, 1, "no-vp8").await;
+    assert!(
+        r.values().all(|s| !s.video),
+        "no video track is left to the refuser: {r:#?}"
+    );
+    wait_tracks(&sender, 1, "vp8-sender").await;
+}

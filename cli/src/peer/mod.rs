@@ -50,6 +50,9 @@ pub struct PeerOptions {
     /// Video bitrate; packets of `packet_size` bytes at 30 frames/s.
     pub video_bitrate_bps: u64,
     pub packet_size: usize,
+    /// A codec (e.g. `VP8`) this participant's subscriber answers leave out, as a browser
+    /// that cannot decode it would.
+    pub refuse_codec: Option<String>,
 }
 
 impl PeerOptions {
@@ -62,6 +65,7 @@ impl PeerOptions {
             publish_video: true,
             video_bitrate_bps: 1_500_000,
             packet_size: 1100,
+            refuse_codec: None,
         }
     }
 }
@@ -152,6 +156,7 @@ impl SyntheticPeer {
             migrations: Arc::new(AtomicU64::new(0)),
             tracks: track_tx,
             watcher: Mutex::new(None),
+            refuse_codec: options.refuse_codec.clone(),
         });
         negotiator.open_publisher().await?;
         tasks.push(tokio::spawn(negotiator.clone().run(signaling_rx)));

@@ -92,6 +92,8 @@ pub(super) struct Negotiator {
     pub(super) tracks: mpsc::Sender<(u64, Arc<dyn TrackRemote>)>,
     /// The task finishing the latest move.
     pub(super) watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// A codec left out of subscriber answers (see `PeerOptions::refuse_codec`).
+    pub(super) refuse_codec: Option<String>,
 }
 
 struct ClientEvents {
@@ -329,7 +331,10 @@ impl Negotiator {
                 }
                 let answer = pc.create_answer(None).await?;
                 pc.set_local_description(answer).await?;
-                let sdp = local_sdp(&pc).await;
+                let mut sdp = local_sdp(&pc).await;
+                if let Some(codec) = &self.refuse_codec {
+                    sdp = without_codec(&sdp, codec);
+                }
                 self.send_signal(PeerRole::Subscriber, Signal::Answer { sdp })
                     .await?;
             }
@@ -398,4 +403,110 @@ async fn local_sdp(pc: &Arc<dyn PeerConnection>) -> String {
         .await
         .map(|d| d.sdp)
         .unwrap_or_default()
+}
+
+/// `sdp` without codec `name` (its payload types, and their RTX, fmtp and feedback lines),
+/// as an answer from a receiver that cannot decode it.
+pub(super) fn without_codec(sdp: &str, name: &str) -> String {
+    let rtpmap = |line: &str| -> Option<(String, String)> {
+        let rest = line.strip_prefix("a=rtpmap:")?;
+        let (pt, enc) = rest.split_once(' ')?;
+        Some((pt.to_owned(), enc.split('/').next()?.to_owned()))
+    };
+    let mut drop: Vec<String> = sdp
+        .lines()
+        .filter_map(rtpmap)
+        .filter(|(_, enc)| enc.eq_ignore_ascii_case(name))
+        .map(|(pt, _)| pt)
+        .collect();
+    // Their retransmission payload types go too.
+    for line in sdp.lines() {
+        if let Some(rest) = line.strip_prefix("a=fmtp:") {
+            if let Some((pt, params)) = rest.split_once(' ') {
+                if params
+                    .split(';')
+                    .any(|p| drop.iter().any(|d| p == format!("apt={d}")))
+                {
+                    drop.push(pt.to_owned());
+                }
+            }
+        }
+    }
+    // A section left with nothing is rejected (port 0) keeping its first payload type and
+    // that type's rtpmap: webrtc-rs refuses an answer naming a type it cannot look up.
+    let keep: Vec<String> = sdp
+        .lines()
+        .filter(|l| l.starts_with("m=video") || l.starts_with("m=audio"))
+        .filter_map(|l| {
+            let formats: Vec<&str> = l.split(' ').skip(3).collect();
+            let all_gone = formats.iter().all(|f| drop.iter().any(|d| d == f));
+            all_gone
+                .then(|| formats.first().map(|f| f.to_string()))
+                .flatten()
+        })
+        .collect();
+    let mentions = |line: &str| {
+        if line.starts_with("a=rtpmap:")
+            && line["a=rtpmap:".len()..]
+                .split(' ')
+                .next()
+                .is_some_and(|pt| keep.iter().any(|k| k == pt))
+        {
+            return false;
+        }
+        ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"].iter().any(|k| {
+            line.strip_prefix(k)
+                .and_then(|r| r.split([' ', ':']).next())
+                .is_some_and(|pt| drop.iter().any(|d| d == pt))
+        })
+    };
+    sdp.split("\r\n")
+        .filter(|line| !mentions(line))
+        .map(|line| {
+            if line.starts_with("m=video") || line.starts_with("m=audio") {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let kept: Vec<&str> = fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, f)| *i < 3 || !drop.iter().any(|d| d == *f))
+                    .map(|(_, f)| *f)
+                    .collect();
+                if kept.len() > 3 || fields.len() <= 3 {
+                    kept.join(" ")
+                } else {
+                    // Nothing left to receive: reject the section (port 0), as browsers do.
+                    let mut rejected = fields[..4].to_vec();
+                    rejected[1] = "0";
+                    rejected.join(" ")
+                }
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_a_codec_and_its_rtx_from_an_sdp() {
+        let sdp = "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtpmap:98 H264/90000\r\na=fmtp:98 profile-level-id=42e01f\r\n";
+        let out = without_codec(sdp, "VP8");
+        assert!(
+            out.starts_with("m=video 9 UDP/TLS/RTP/SAVPF 98\r\n"),
+            "{out}"
+        );
+        assert!(!out.contains("VP8") && !out.contains("apt=96") && !out.contains("rtcp-fb:96"));
+        assert!(out.contains("a=rtpmap:98 H264/90000") && out.contains("profile-level-id"));
+        let only = "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
+        let rejected = without_codec(only, "vp8");
+        assert!(
+            rejected.starts_with("m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n"),
+            "{rejected}"
+        );
+        assert!(!rejected.contains("apt=96"));
+    }
 }

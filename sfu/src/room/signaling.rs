@@ -94,7 +94,8 @@ impl Room {
                     p.negotiation.awaiting_answer(),
                     "no subscriber offer is awaiting an answer"
                 );
-                pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
+                let offer = self.local_sdp(&pc).await;
+                pc.set_remote_description(RTCSessionDescription::answer(sdp.clone())?)
                     .await?;
                 self.flush_candidates(participant_id, PeerRole::Subscriber)
                     .await;
@@ -105,6 +106,7 @@ impl Room {
                 if next == NegotiationStep::SendOffer {
                     self.send_offer(participant_id).await;
                 }
+                self.drop_unsupported(participant_id, &offer, &sdp).await;
             }
             (_, Signal::Candidate { candidate }) => {
                 let init = RTCIceCandidateInit {
@@ -265,6 +267,64 @@ pub fn simulcast_rids(sdp: &str) -> HashMap<String, Vec<String>> {
     out
 }
 
+/// One m-section of an SDP, as far as codec negotiation goes.
+struct Section {
+    mid: Option<String>,
+    /// Port 0: the answerer refused the section.
+    rejected: bool,
+    /// Encoding names from `a=rtpmap`, upper-case (`VP8`, `OPUS`).
+    codecs: Vec<String>,
+    track: Option<String>,
+}
+
+fn sections(sdp: &str) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    for line in sdp.lines() {
+        let line = line.trim();
+        if let Some(m) = line.strip_prefix("m=") {
+            out.push(Section {
+                mid: None,
+                rejected: m.split(' ').nth(1) == Some("0"),
+                codecs: Vec::new(),
+                track: None,
+            });
+        } else if let Some(s) = out.last_mut() {
+            if let Some(mid) = line.strip_prefix("a=mid:") {
+                s.mid = Some(mid.to_owned());
+            } else if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+                if let Some(name) = rest.split(' ').nth(1).and_then(|e| e.split('/').next()) {
+                    s.codecs.push(name.to_ascii_uppercase());
+                }
+            } else if let Some(rest) = line.strip_prefix("a=msid:") {
+                s.track = rest.split_whitespace().nth(1).map(str::to_owned);
+            }
+        }
+    }
+    out
+}
+
+/// The tracks of our `offer` the `answer` cannot receive in `codec_of(track)` (a MIME type
+/// like `video/VP8`): their section was rejected, or answered without that codec.
+pub fn refused_tracks(
+    offer: &str,
+    answer: &str,
+    codec_of: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let answered = sections(answer);
+    sections(offer)
+        .into_iter()
+        .filter_map(|o| {
+            let track = o.track?;
+            let mime = codec_of(&track)?;
+            let name = mime.split('/').nth(1).unwrap_or(&mime).to_ascii_uppercase();
+            let a = answered
+                .iter()
+                .find(|a| a.mid.is_some() && a.mid == o.mid)?;
+            (a.rejected || !a.codecs.contains(&name)).then_some(track)
+        })
+        .collect()
+}
+
 /// Track ids (`a=msid:<stream> <track>`) of the m-sections an SDP sends on.
 pub fn sending_track_ids(sdp: &str) -> Vec<String> {
     let mut ids = Vec::new();
@@ -295,6 +355,35 @@ pub fn sending_track_ids(sdp: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_tracks_an_answer_cannot_receive() {
+        let offer = "m=audio 9 X 111\r\na=mid:0\r\na=msid:s mic\r\na=rtpmap:111 opus/48000/2\r\nm=video 9 X 96 98\r\na=mid:1\r\na=msid:s cam\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:98 H264/90000\r\nm=video 9 X 96\r\na=mid:2\r\na=msid:s screen\r\na=rtpmap:96 VP8/90000\r\n";
+        let answer = "m=audio 9 X 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\nm=video 9 X 98\r\na=mid:1\r\na=rtpmap:98 H264/90000\r\nm=video 0 X 96\r\na=mid:2\r\n";
+        let codec = |t: &str| {
+            Some(
+                if t == "mic" {
+                    "audio/opus"
+                } else {
+                    "video/VP8"
+                }
+                .to_owned(),
+            )
+        };
+        assert_eq!(refused_tracks(offer, answer, codec), vec!["cam", "screen"]);
+        let fine = |t: &str| {
+            Some(
+                if t == "mic" {
+                    "audio/opus"
+                } else {
+                    "video/H264"
+                }
+                .to_owned(),
+            )
+        };
+        assert_eq!(refused_tracks(offer, answer, fine), vec!["screen"]);
+        assert!(refused_tracks(offer, offer, codec).is_empty());
+    }
 
     #[test]
     fn finds_the_simulcast_rids_of_each_track() {

@@ -1,5 +1,6 @@
 //! Published tracks: forwarding a new one to every subscriber, removing one that ended.
 
+use super::signaling::refused_tracks;
 use super::*;
 
 impl Room {
@@ -108,7 +109,10 @@ impl Room {
             let Some(s) = self.participants.get(subscriber_id) else {
                 return false;
             };
-            if s.down_tracks.contains_key(&track_id) || forwarder.publisher_id == subscriber_id {
+            if s.down_tracks.contains_key(&track_id)
+                || forwarder.publisher_id == subscriber_id
+                || s.unsupported.contains(&track_id)
+            {
                 return false;
             }
             match &s.subscriber {
@@ -209,5 +213,69 @@ impl Room {
             track_id: track_id.to_owned(),
         })
         .await;
+    }
+
+    /// After a subscriber's answer: a track whose codec its connection did not accept is
+    /// taken off (never left silent) and the subscriber told why (`track_unsupported`).
+    pub(super) async fn drop_unsupported(
+        &mut self,
+        subscriber_id: &str,
+        offer: &str,
+        answer: &str,
+    ) {
+        let Some(s) = self.participants.get(subscriber_id) else {
+            return;
+        };
+        let codec_of = |track: &str| {
+            s.down_tracks
+                .get(track)
+                .map(|(d, _)| d.forwarder.codec.mime_type.clone())
+        };
+        let refused: Vec<(String, String, String, &str)> = refused_tracks(offer, answer, codec_of)
+            .into_iter()
+            .filter_map(|track_id| {
+                let (down, _) = s.down_tracks.get(&track_id)?;
+                let f = &down.forwarder;
+                let kind = if f.is_video() { "video" } else { "audio" };
+                Some((
+                    track_id,
+                    f.publisher_id.clone(),
+                    f.codec.mime_type.clone(),
+                    kind,
+                ))
+            })
+            .collect();
+        if refused.is_empty() {
+            return;
+        }
+        let Some(s) = self.participants.get_mut(subscriber_id) else {
+            return;
+        };
+        let connection_id = s.connection_id.clone();
+        for (track_id, publisher_id, codec, kind) in refused {
+            tracing::info!(subscriber = subscriber_id, track = %track_id, %codec, "subscriber cannot decode this codec");
+            if let Some((down, sender)) = s.down_tracks.remove(&track_id) {
+                drop(down);
+                if let Some(pc) = &s.subscriber {
+                    if let Err(e) = pc.remove_track(&sender).await {
+                        tracing::debug!(error = %e, "remove_track");
+                    }
+                }
+            }
+            s.unsupported.insert(track_id.clone());
+            let name = codec.split('/').nth(1).unwrap_or(&codec).to_owned();
+            self.outbox.send(
+                &connection_id,
+                &ServerFrame::TrackUnsupported {
+                    participant_id: publisher_id,
+                    track_id,
+                    codec: codec.clone(),
+                    message: format!(
+                        "this device cannot play {name} {kind}, which the sender uses"
+                    ),
+                },
+            );
+        }
+        self.renegotiate(subscriber_id).await;
     }
 }
