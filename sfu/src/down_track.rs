@@ -127,6 +127,7 @@ impl DownTrack {
             sender,
             ssrc,
             payload_type: None,
+            extension_map: Vec::new(),
             connected,
         };
         let rewriter = RtpRewriter::new(forwarder.codec.clock_rate);
@@ -243,6 +244,8 @@ struct DownWriter {
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     payload_type: Option<u8>,
+    /// Publisher's extension id → this subscriber's, for the extensions kept.
+    extension_map: Vec<(u8, u8)>,
     connected: Arc<AtomicBool>,
 }
 
@@ -256,6 +259,7 @@ impl DownWriter {
     ) -> bool {
         if self.payload_type.is_none() {
             self.payload_type = negotiated_payload_type(&self.sender, &self.forwarder.codec).await;
+            self.extension_map = extension_map(&self.sender, &self.forwarder).await;
         }
         let Some(pt) = self.payload_type else {
             return false;
@@ -272,12 +276,37 @@ impl DownWriter {
             packet.payload = Bytes::from(payload);
         }
         // Extension ids are per connection (Chrome's audio transport-cc is 3 towards us, 4 on
-        // our subscriber leg): carrying the publisher's ids over would mislabel or reject
-        // them, so the subscriber leg gets only what its own interceptors add.
-        packet.header.extension = false;
-        packet.header.extension_profile = 0;
-        packet.header.extensions.clear();
+        // our subscriber leg): the end-to-end ones (audio level, video orientation) are kept
+        // under the subscriber's ids; the hop-by-hop ones (transport-cc, abs-send-time, MID,
+        // RID) our own interceptors write.
+        let map = &self.extension_map;
+        packet
+            .header
+            .extensions
+            .retain_mut(|e| match map.iter().find(|(from, _)| *from == e.id) {
+                Some((_, to)) => {
+                    e.id = *to;
+                    true
+                }
+                None => false,
+            });
         packet.header.extensions_padding = 0;
+        if packet.header.extensions.is_empty() {
+            packet.header.extension = false;
+            packet.header.extension_profile = 0;
+        } else {
+            packet.header.extension = true;
+            if packet
+                .header
+                .extensions
+                .iter()
+                .all(|e| e.id <= 14 && e.payload.len() <= 16)
+            {
+                packet.header.extension_profile = rtp::header::EXTENSION_PROFILE_ONE_BYTE;
+            } else {
+                packet.header.extension_profile = rtp::header::EXTENSION_PROFILE_TWO_BYTE;
+            }
+        }
         let bytes = packet.payload.len() as u64;
         let metrics = self.forwarder.metrics();
         match self.local.write_rtp(packet).await {
@@ -293,6 +322,25 @@ impl DownWriter {
             }
         }
     }
+}
+
+/// For each extension `forwarder` keeps, the publisher's id → the id this sender negotiated
+/// for the same URI (extensions the subscriber did not negotiate are left out).
+async fn extension_map(sender: &Arc<dyn RtpSender>, forwarder: &TrackForwarder) -> Vec<(u8, u8)> {
+    let kept = forwarder.forwarded_extensions();
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    let Ok(params) = sender.get_parameters().await else {
+        return Vec::new();
+    };
+    let negotiated = &params.rtp_parameters.header_extensions;
+    kept.iter()
+        .filter_map(|(from, uri)| {
+            let to = negotiated.iter().find(|e| e.uri == *uri)?.id;
+            u8::try_from(to).ok().map(|to| (*from, to))
+        })
+        .collect()
 }
 
 /// The payload type this sender negotiated for `codec`, once negotiation is done.

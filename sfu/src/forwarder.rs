@@ -84,6 +84,9 @@ pub struct TrackForwarder {
     /// room last read it.
     audio_level_id: u8,
     peak_loudness: AtomicU8,
+    /// Header extensions kept for subscribers: the publisher's id and the URI (remapped to
+    /// each subscriber's id by its down track).
+    forwarded_extensions: Mutex<Vec<(u8, &'static str)>>,
     started: Instant,
     subscribers: RwLock<Arc<Vec<Subscriber>>>,
     metrics: Arc<Metrics>,
@@ -117,6 +120,7 @@ impl TrackForwarder {
             simulcast: AtomicBool::new(false),
             audio_level_id: audio_level_id.unwrap_or(0),
             peak_loudness: AtomicU8::new(0),
+            forwarded_extensions: Mutex::new(Vec::new()),
             started: Instant::now(),
             subscribers: RwLock::new(Arc::new(Vec::new())),
             metrics,
@@ -167,6 +171,21 @@ impl TrackForwarder {
             out.pop();
         }
         out
+    }
+
+    /// Which of the publisher's header extensions subscribers get (by the publisher's id).
+    pub fn set_forwarded_extensions(&self, extensions: Vec<(u8, &'static str)>) {
+        *self
+            .forwarded_extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = extensions;
+    }
+
+    pub(crate) fn forwarded_extensions(&self) -> Vec<(u8, &'static str)> {
+        self.forwarded_extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The simulcast RIDs the publisher's offer declared for this track.

@@ -27,6 +27,9 @@ use crate::metrics::Metrics;
 /// The RFC 6464 client-to-mixer audio level header extension.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
+/// Video orientation (3GPP TS 26.114): receivers rotate phone video by it.
+pub const VIDEO_ORIENTATION_URI: &str = "urn:3gpp:video-orientation";
+
 /// The id an SDP gives the header extension `uri`, if it offers it.
 pub fn extension_id(sdp: &str, uri: &str) -> Option<u8> {
     sdp.lines().find_map(|line| {
@@ -132,6 +135,14 @@ impl PeerFactory {
                 uri: AUDIO_LEVEL_URI.to_owned(),
             },
             RtpCodecKind::Audio,
+            None,
+        )?;
+        // Forwarded to subscribers, so phone video is not shown sideways.
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: VIDEO_ORIENTATION_URI.to_owned(),
+            },
+            RtpCodecKind::Video,
             None,
         )?;
         let registry = register_default_interceptors(Registry::new(), &mut media)?;

@@ -40,8 +40,10 @@ pub struct Participant {
     pub down_tracks: HashMap<String, (DownTrack, Arc<dyn RtpSender>)>,
     /// Others' track id → how this participant displays it (adaptive stream).
     pub views: HashMap<String, TrackView>,
-    /// The id its publisher connection gives the audio level extension.
+    /// The ids its publisher connection gives the audio level and video orientation
+    /// extensions.
     pub audio_level_id: Option<u8>,
+    pub video_orientation_id: Option<u8>,
     /// Published track id → the simulcast RIDs its offer declared.
     pub offered_rids: HashMap<String, Vec<String>>,
     /// Others' tracks this participant's subscriber connection cannot decode (not offered again).
@@ -62,6 +64,7 @@ impl Participant {
             down_tracks: HashMap::new(),
             views: HashMap::new(),
             audio_level_id: None,
+            video_orientation_id: None,
             offered_rids: HashMap::new(),
             unsupported: HashSet::new(),
         }

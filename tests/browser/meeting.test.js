@@ -100,6 +100,16 @@ describe("a meeting in the browser", () => {
     await page("Alice")
       .locator('[data-testid="participant-tile"][data-name="Bob"][data-speaking="true"]')
       .waitFor({ timeout: 10_000 });
+    // The node forwards the audio level header extension (under the subscriber's id): the
+    // receiver reports levels for Bob's audio only when it arrives.
+    await page("Alice").waitForFunction(
+      () =>
+        (window.__veetPcs ?? []).some((pc) =>
+          pc.getReceivers().some((r) => r.track.kind === "audio" && r.getSynchronizationSources().some((s) => typeof s.audioLevel === "number")),
+        ),
+      null,
+      { timeout: 10_000 },
+    );
     // Self view is mirrored, remote views are not.
     const mirrored = (p, n) => tile(p, n).locator("video").evaluate((v) => v.classList.contains("mirrored"));
     assert.equal(await mirrored(page("Alice"), "Alice"), true);

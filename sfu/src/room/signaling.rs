@@ -2,7 +2,7 @@
 //! offers (renegotiated as tracks come and go) and candidates that arrive early.
 
 use super::*;
-use crate::media::{extension_id, AUDIO_LEVEL_URI};
+use crate::media::{extension_id, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
 
 impl Room {
     pub(super) async fn publisher_connection(
@@ -60,6 +60,7 @@ impl Room {
                         p.offered_sources.insert(t.id, t.source);
                     }
                     p.audio_level_id = extension_id(&sdp, AUDIO_LEVEL_URI);
+                    p.video_orientation_id = extension_id(&sdp, VIDEO_ORIENTATION_URI);
                     p.offered_rids = simulcast_rids(&sdp);
                 }
                 pc.set_remote_description(RTCSessionDescription::offer(sdp.clone())?)

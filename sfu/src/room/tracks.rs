@@ -2,6 +2,7 @@
 
 use super::signaling::refused_tracks;
 use super::*;
+use crate::media::{AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
 
 impl Room {
     pub(super) async fn on_track(&mut self, participant_id: &str, track: Arc<dyn TrackRemote>) {
@@ -36,9 +37,15 @@ impl Room {
             muted: false,
         };
         tracing::info!(room = %self.code, participant = participant_id, track = %id, codec = %codec.mime_type, "track published");
-        let audio_level_id = match kind {
-            TrackKind::Audio => p.audio_level_id,
-            TrackKind::Video => None,
+        let (audio_level_id, extensions) = match kind {
+            TrackKind::Audio => (
+                p.audio_level_id,
+                p.audio_level_id.map(|id| (id, AUDIO_LEVEL_URI)),
+            ),
+            TrackKind::Video => (
+                None,
+                p.video_orientation_id.map(|id| (id, VIDEO_ORIENTATION_URI)),
+            ),
         };
         let forwarder = TrackForwarder::new(
             info.clone(),
@@ -52,6 +59,7 @@ impl Room {
         if let Some(rids) = p.offered_rids.get(&info.id) {
             forwarder.declare_layers(rids);
         }
+        forwarder.set_forwarded_extensions(extensions.into_iter().collect());
         Metrics::gauge(&self.ctx.metrics.tracks, 1);
         let events = self.events.clone();
         let run = forwarder.clone();
