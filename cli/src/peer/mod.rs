@@ -18,7 +18,7 @@ pub mod receiver;
 mod signaling;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,7 @@ pub struct SyntheticPeer {
     out: mpsc::Sender<Message>,
     received: Arc<Received>,
     sent_packets: Arc<AtomicU64>,
+    audio_level: Arc<AtomicU8>,
     negotiator: Arc<Negotiator>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pub published_track_ids: Vec<String>,
@@ -133,8 +134,14 @@ impl SyntheticPeer {
         drop(first);
         let received = Arc::new(Received::new());
         let sent_packets = Arc::new(AtomicU64::new(0));
-        let publisher =
-            Publisher::new(&participant.identity, &options, sent_packets.clone()).map(Arc::new);
+        let audio_level = Arc::new(AtomicU8::new(127));
+        let publisher = Publisher::new(
+            &participant.identity,
+            &options,
+            sent_packets.clone(),
+            audio_level.clone(),
+        )
+        .map(Arc::new);
         let (track_tx, track_rx) = mpsc::channel(64);
         tasks.push(tokio::spawn(receiver::receive_tracks(
             track_rx,
@@ -171,6 +178,7 @@ impl SyntheticPeer {
             out,
             received,
             sent_packets,
+            audio_level,
             negotiator,
             tasks,
             published_track_ids,
@@ -242,6 +250,11 @@ impl SyntheticPeer {
     }
 
     /// RTP packets this peer has sent (each once, however many connections it went out on).
+    /// Sets the RFC 6464 audio level (0 loudest … 127 silence, the start) its audio carries.
+    pub fn set_audio_level(&self, level: u8) {
+        self.audio_level.store(level.min(127), Ordering::Relaxed);
+    }
+
     pub fn sent_packets(&self) -> u64 {
         self.sent_packets.load(Ordering::Relaxed)
     }

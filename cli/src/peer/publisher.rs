@@ -7,7 +7,7 @@
 //! so during a move the same packets (same payload sequence numbers) reach both nodes, and
 //! receivers see one continuous track with at most a gap, never a restart.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +42,8 @@ struct Source {
     sinks: Mutex<Vec<Arc<Sink>>>,
     keyframe_wanted: AtomicBool,
     sent_packets: Arc<AtomicU64>,
+    /// RFC 6464 level (0 loudest … 127 silence) carried by audio packets.
+    audio_level: Arc<AtomicU8>,
 }
 
 /// A logical track's local track on one publisher connection.
@@ -52,6 +54,8 @@ struct Sink {
     ssrc: u32,
     state: watch::Receiver<RTCPeerConnectionState>,
     payload_type: Mutex<Option<u8>>,
+    /// The id this connection negotiated for the audio level extension.
+    audio_level_id: Mutex<Option<u8>>,
     started: AtomicBool,
     _rtcp: AbortOnDrop,
 }
@@ -63,6 +67,7 @@ impl Publisher {
         identity: &str,
         options: &PeerOptions,
         sent_packets: Arc<AtomicU64>,
+        audio_level: Arc<AtomicU8>,
     ) -> Option<Self> {
         let mut sources = Vec::new();
         for (wanted, video) in [
@@ -77,6 +82,7 @@ impl Publisher {
                     sinks: Mutex::new(Vec::new()),
                     keyframe_wanted: AtomicBool::new(video),
                     sent_packets: sent_packets.clone(),
+                    audio_level: audio_level.clone(),
                 }));
             }
         }
@@ -123,6 +129,7 @@ impl Publisher {
                     ssrc,
                     state: state.clone(),
                     payload_type: Mutex::new(None),
+                    audio_level_id: Mutex::new(None),
                     started: AtomicBool::new(false),
                     _rtcp: rtcp,
                 }));
@@ -210,17 +217,32 @@ impl Source {
                     size,
                 );
                 let mut sent = false;
+                let level = self.audio_level.load(Ordering::Relaxed).min(127);
                 for (sink, payload_type) in &ready {
+                    let mut header = rtp::header::Header {
+                        version: 2,
+                        marker: i + 1 == per_tick,
+                        payload_type: *payload_type,
+                        sequence_number: rtp_seq,
+                        timestamp: ts,
+                        ssrc: sink.ssrc,
+                        ..Default::default()
+                    };
+                    let level_id = *sink
+                        .audio_level_id
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    if let (false, Some(id)) = (video, level_id) {
+                        header.extension = true;
+                        header.extension_profile = rtp::header::EXTENSION_PROFILE_ONE_BYTE;
+                        let at = usize::from(level);
+                        header.extensions.push(rtp::header::Extension {
+                            id,
+                            payload: bytes::Bytes::from_static(&LEVELS[at..at + 1]),
+                        });
+                    }
                     let packet = rtp::Packet {
-                        header: rtp::header::Header {
-                            version: 2,
-                            marker: i + 1 == per_tick,
-                            payload_type: *payload_type,
-                            sequence_number: rtp_seq,
-                            timestamp: ts,
-                            ssrc: sink.ssrc,
-                            ..Default::default()
-                        },
+                        header,
                         payload: payload.clone(),
                     };
                     sent |= sink.track.write_rtp(packet).await.is_ok();
@@ -250,9 +272,32 @@ impl Sink {
         }
         let pt = veet_sfu::forwarder::negotiated_payload_type(&self.sender, codec).await?;
         *self.payload_type.lock().unwrap_or_else(|e| e.into_inner()) = Some(pt);
+        if let Ok(params) = self.sender.get_parameters().await {
+            let id = params
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == veet_sfu::media::AUDIO_LEVEL_URI)
+                .and_then(|e| u8::try_from(e.id).ok());
+            *self
+                .audio_level_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = id;
+        }
         Some(pt)
     }
 }
+
+/// Every RFC 6464 level as one byte, so an audio packet's extension needs no allocation.
+static LEVELS: [u8; 128] = {
+    let mut l = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        l[i] = i as u8;
+        i += 1;
+    }
+    l
+};
 
 /// Keyframe requests from the SFU arrive as RTCP on the local track.
 async fn watch_keyframe_requests(track: Arc<TrackLocalStaticRTP>, source: std::sync::Weak<Source>) {
