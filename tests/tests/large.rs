@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use veet::peer::{PeerOptions, SyntheticPeer};
-use veet_core::protocol::ServerFrame;
+use veet_core::protocol::{ClientFrame, ServerFrame, TrackView};
 use veet_tests::cluster::Cluster;
 
 /// RFC 6464 levels: −20 dBov (talking), −23 dBov (talking a bit softer), silence.
@@ -95,4 +95,89 @@ async fn the_loudest_is_announced_quickly_and_the_announcement_does_not_flap() {
     silence
         .await
         .expect("an empty announcement once both are quiet");
+}
+
+/// Waits until `peer` receives `track` at `layer`; returns its layer stats then.
+async fn wait_layer(
+    peer: &SyntheticPeer,
+    track: &str,
+    layer: u8,
+) -> veet::peer::receiver::LayerStats {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = peer.received().get(track).map(|s| s.layers.clone());
+        if let Some(l) = &stats {
+            if l.layer == Some(layer) {
+                return l.clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{track} never arrived at layer {layer}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn show(peer: &SyntheticPeer, track: &str, width: u32, height: u32, pinned: bool) {
+    let view = ClientFrame::View {
+        tracks: vec![TrackView {
+            track_id: track.to_owned(),
+            width,
+            height,
+            pinned,
+        }],
+    };
+    peer.send(&view).await.expect("view sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn layer_switches_follow_the_view_at_keyframes_with_continuous_numbering() {
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("layers", "pub"));
+    options.simulcast = true;
+    let publisher = SyntheticPeer::join(options).await.expect("pub joins");
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("layers", "sub"));
+    options.publish_audio = false;
+    options.publish_video = false;
+    let viewer = SyntheticPeer::join(options).await.expect("sub joins");
+    let track = "video-pub";
+
+    // The track arrives (at the default layer), then a thumbnail gets q, a pinned tile f, and
+    // a thumbnail again q.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while viewer
+        .received()
+        .get(track)
+        .and_then(|s| s.layers.layer)
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the simulcast track never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    show(&viewer, track, 320, 180, false).await;
+    wait_layer(&viewer, track, 0).await;
+    let switched = Instant::now();
+    show(&viewer, track, 1280, 720, true).await;
+    wait_layer(&viewer, track, 2).await;
+    println!("q → f took {} ms", switched.elapsed().as_millis());
+    show(&viewer, track, 320, 180, false).await;
+    let l = wait_layer(&viewer, track, 0).await;
+    // Some more packets after the last switch, then the verdict.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let l = viewer.received().get(track).map_or(l, |s| s.layers.clone());
+    println!("{l:?}");
+    assert!(l.switches >= 2, "{l:?}");
+    assert_eq!(
+        l.switches_off_keyframe, 0,
+        "a switch started mid-frame: {l:?}"
+    );
+    assert_eq!(l.seq_gaps, 0, "sequence numbers jumped: {l:?}");
+    assert_eq!(l.timestamp_regressions, 0, "timestamps went back: {l:?}");
+    assert_eq!(l.picture_id_gaps, 0, "picture ids jumped: {l:?}");
+    drop(publisher);
 }

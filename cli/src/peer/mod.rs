@@ -16,6 +16,7 @@ pub mod payload;
 mod publisher;
 pub mod receiver;
 mod signaling;
+mod simulcast;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -53,6 +54,8 @@ pub struct PeerOptions {
     /// A codec (e.g. `VP8`) this participant's subscriber answers leave out, as a browser
     /// that cannot decode it would.
     pub refuse_codec: Option<String>,
+    /// Publish video as three simulcast layers (`q`/`h`/`f`, VP8-framed).
+    pub simulcast: bool,
 }
 
 impl PeerOptions {
@@ -66,6 +69,7 @@ impl PeerOptions {
             video_bitrate_bps: 1_500_000,
             packet_size: 1100,
             refuse_codec: None,
+            simulcast: false,
         }
     }
 }

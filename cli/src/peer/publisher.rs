@@ -22,11 +22,12 @@ use tokio::sync::watch;
 use veet_core::protocol::{OfferedTrack, TrackSource};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::{MediaStreamTrack, Track};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::payload::{encode_payload, now_us};
+use super::simulcast::{self, LayerClock, Tagging, RIDS};
 use super::PeerOptions;
 
 /// The participant's logical tracks.
@@ -52,6 +53,11 @@ struct Sink {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
+    /// One SSRC per simulcast layer (just `ssrc` without simulcast).
+    layer_ssrcs: Vec<u32>,
+    pc: Arc<dyn PeerConnection>,
+    /// MID/RID tagging for simulcast, once negotiated.
+    tagging: Mutex<Option<Tagging>>,
     state: watch::Receiver<RTCPeerConnectionState>,
     payload_type: Mutex<Option<u8>>,
     /// The id this connection negotiated for the audio level extension.
@@ -112,7 +118,9 @@ impl Publisher {
     ) -> anyhow::Result<Vec<OfferedTrack>> {
         let mut offered = Vec::new();
         for source in &self.sources {
-            let (track, ssrc) = local_track(&source.identity, source.video);
+            let simulcast = source.video && source.options.simulcast;
+            let (track, layer_ssrcs) = local_track(&source.identity, source.video, simulcast);
+            let ssrc = layer_ssrcs[0];
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
             let rtcp = AbortOnDrop(tokio::spawn(watch_keyframe_requests(
                 track.clone(),
@@ -127,6 +135,9 @@ impl Publisher {
                     track,
                     sender,
                     ssrc,
+                    layer_ssrcs,
+                    pc: pc.clone(),
+                    tagging: Mutex::new(None),
                     state: state.clone(),
                     payload_type: Mutex::new(None),
                     audio_level_id: Mutex::new(None),
@@ -183,6 +194,7 @@ impl Source {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut seq: u64 = 0;
+        let mut layers = LayerClock::default();
         let mut rtp_seq: u16 = rand::random();
         let mut ts: u32 = rand::random();
         loop {
@@ -207,6 +219,11 @@ impl Source {
                 continue;
             }
             let keyframe = video && self.keyframe_wanted.swap(false, Ordering::Relaxed);
+            if video && self.options.simulcast {
+                self.send_layers(&mut layers, &ready, keyframe, ts).await;
+                ts = ts.wrapping_add(ts_step);
+                continue;
+            }
             for i in 0..per_tick {
                 let payload = encode_payload(
                     video,
@@ -264,7 +281,73 @@ impl Source {
     }
 }
 
+impl Source {
+    /// One frame of every simulcast layer, to each ready connection that negotiated MID/RID.
+    async fn send_layers(
+        &self,
+        layers: &mut LayerClock,
+        ready: &[(Arc<Sink>, u8)],
+        keyframe: bool,
+        ts: u32,
+    ) {
+        for layer in 0..RIDS.len() {
+            let packets = layers.frame(
+                layer,
+                keyframe,
+                ts,
+                &self.identity,
+                self.options.packet_size,
+            );
+            for (sink, pt) in ready {
+                let Some(tagging) = sink.tagging().await else {
+                    continue;
+                };
+                let Some(&ssrc) = sink.layer_ssrcs.get(layer) else {
+                    continue;
+                };
+                for p in &packets {
+                    let out = simulcast::for_connection(p.clone(), layer, ssrc, *pt, &tagging);
+                    if sink.track.write_rtp(out).await.is_ok() {
+                        self.sent_packets.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Sink {
+    /// The MID/RID extension ids and this track's MID on the connection, once negotiated.
+    async fn tagging(&self) -> Option<Tagging> {
+        if let Some(t) = self
+            .tagging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Some(t);
+        }
+        let params = self.sender.get_parameters().await.ok()?;
+        let id = |uri: &str| {
+            params
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == uri)
+                .and_then(|e| u8::try_from(e.id).ok())
+        };
+        let (mid_id, rid_id) = (id(simulcast::MID_URI)?, id(simulcast::RID_URI)?);
+        let sdp = self.pc.local_description().await?.sdp;
+        let mid = simulcast::mid_of(&sdp, &self.track.track_id().await)?;
+        let t = Tagging {
+            mid_id,
+            rid_id,
+            mid: bytes::Bytes::from(mid),
+        };
+        *self.tagging.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.clone());
+        Some(t)
+    }
+
     /// The payload type negotiated for the codec, once known.
     async fn payload_type(&self, codec: &RTCRtpCodec) -> Option<u8> {
         if let Some(pt) = *self.payload_type.lock().unwrap_or_else(|e| e.into_inner()) {
@@ -319,9 +402,14 @@ async fn watch_keyframe_requests(track: Arc<TrackLocalStaticRTP>, source: std::s
     }
 }
 
-fn local_track(identity: &str, video: bool) -> (Arc<TrackLocalStaticRTP>, u32) {
-    let ssrc = rand::random::<u32>();
+fn local_track(
+    identity: &str,
+    video: bool,
+    simulcast: bool,
+) -> (Arc<TrackLocalStaticRTP>, Vec<u32>) {
     let codec = synthetic_codec(video);
+    let rids: &[&str] = if simulcast { &RIDS } else { &[""] };
+    let ssrcs: Vec<u32> = rids.iter().map(|_| rand::random::<u32>()).collect();
     let (id, kind) = if video {
         (format!("video-{identity}"), RtpCodecKind::Video)
     } else {
@@ -332,16 +420,20 @@ fn local_track(identity: &str, video: bool) -> (Arc<TrackLocalStaticRTP>, u32) {
         id.clone(),
         id,
         kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
+        rids.iter()
+            .zip(&ssrcs)
+            .map(|(rid, ssrc)| RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    rid: (*rid).to_owned(),
+                    ssrc: Some(*ssrc),
+                    ..Default::default()
+                },
+                codec: codec.clone(),
                 ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
+            })
+            .collect(),
     );
-    (Arc::new(TrackLocalStaticRTP::new(track)), ssrc)
+    (Arc::new(TrackLocalStaticRTP::new(track)), ssrcs)
 }
 
 /// The codec synthetic tracks claim: VP8 for video, Opus for audio (payloads are synthetic;

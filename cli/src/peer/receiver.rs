@@ -16,7 +16,7 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
-use super::payload::{decode_payload, now_us};
+use super::payload::{decode_payload, now_us, unwrap_vp8};
 
 /// What one received track delivered.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +52,67 @@ pub struct TrackStats {
     pub max_gap_end: Option<Instant>,
     /// Packets that arrived on an older connection after a newer one took the track over.
     pub stale_packets: u64,
+    /// Simulcast (VP8-framed) video: what the SFU's layer switching looks like from here.
+    pub layers: LayerStats,
+}
+
+/// A simulcast track as one subscriber receives it: the layer it gets, its switches, and
+/// whether numbering ran on without jumps.
+#[derive(Debug, Clone, Default)]
+pub struct LayerStats {
+    /// The layer of the latest packet.
+    pub layer: Option<u8>,
+    pub switches: u64,
+    /// Switches whose first packet was not the start of a keyframe (a decoder would break).
+    pub switches_off_keyframe: u64,
+    /// RTP sequence numbers that did not follow the previous one.
+    pub seq_gaps: u64,
+    /// RTP timestamps that went backwards.
+    pub timestamp_regressions: u64,
+    /// Frames whose VP8 picture id did not follow the previous frame's.
+    pub picture_id_gaps: u64,
+    last_seq: Option<u16>,
+    last_timestamp: Option<u32>,
+    last_picture_id: Option<u16>,
+}
+
+impl LayerStats {
+    /// Takes one packet: its RTP header fields, VP8 descriptor and layer.
+    pub fn observe(
+        &mut self,
+        seq: u16,
+        timestamp: u32,
+        vp8: &super::payload::Vp8Fields,
+        layer: u8,
+    ) {
+        if self.layer.is_some_and(|l| l != layer) {
+            self.switches += 1;
+            if !(vp8.frame_start && vp8.keyframe) {
+                self.switches_off_keyframe += 1;
+            }
+        }
+        self.layer = Some(layer);
+        if self.last_seq.is_some_and(|l| l.wrapping_add(1) != seq) {
+            self.seq_gaps += 1;
+        }
+        self.last_seq = Some(seq);
+        if self
+            .last_timestamp
+            .is_some_and(|l| (timestamp.wrapping_sub(l) as i32) < 0)
+        {
+            self.timestamp_regressions += 1;
+        }
+        self.last_timestamp = Some(timestamp);
+        if vp8.frame_start {
+            if self
+                .last_picture_id
+                .is_some_and(|l| (l + 1) & 0x7fff != vp8.picture_id)
+            {
+                self.picture_id_gaps += 1;
+            }
+            self.last_picture_id = Some(vp8.picture_id);
+        }
+    }
 }
 
 impl TrackStats {
@@ -91,6 +152,13 @@ impl TrackStats {
             connection: self.connection,
             connection_since: self.connection_since,
             last_packet_at: self.last_packet_at,
+            layers: LayerStats {
+                layer: self.layers.layer,
+                last_seq: self.layers.last_seq,
+                last_timestamp: self.layers.last_timestamp,
+                last_picture_id: self.layers.last_picture_id,
+                ..Default::default()
+            },
             ..Default::default()
         };
     }
@@ -183,7 +251,12 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
         s.last_packet_at = Some(now);
         s.packets += 1;
         s.bytes += p.payload.len() as u64;
-        match decode_payload(&p.payload) {
+        let decoded = decode_payload(&p.payload);
+        if let (Some(pl), Some((vp8, _))) = (&decoded, unwrap_vp8(&p.payload)) {
+            s.layers
+                .observe(p.header.sequence_number, p.header.timestamp, &vp8, pl.layer);
+        }
+        match decoded {
             Some(pl) => {
                 s.publisher_identity = pl.identity;
                 s.first_seq = Some(s.first_seq.map_or(pl.seq, |f| f.min(pl.seq)));
@@ -203,6 +276,42 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_stats_catch_switches_off_keyframes_and_numbering_jumps() {
+        use crate::peer::payload::Vp8Fields;
+        let f = |pid, start, key| Vp8Fields {
+            picture_id: pid,
+            tl0_pic_idx: 0,
+            frame_start: start,
+            keyframe: key,
+        };
+        let mut s = LayerStats::default();
+        s.observe(1, 100, &f(5, true, true), 0);
+        s.observe(2, 100, &f(5, false, false), 0);
+        s.observe(3, 200, &f(6, true, true), 2); // a clean switch
+        s.observe(4, 300, &f(7, true, false), 2);
+        assert_eq!(
+            (
+                s.switches,
+                s.switches_off_keyframe,
+                s.seq_gaps,
+                s.picture_id_gaps
+            ),
+            (1, 0, 0, 0)
+        );
+        s.observe(6, 250, &f(9, true, false), 1); // a bad one: every rule broken
+        assert_eq!(
+            (
+                s.switches,
+                s.switches_off_keyframe,
+                s.seq_gaps,
+                s.timestamp_regressions,
+                s.picture_id_gaps
+            ),
+            (2, 1, 1, 1, 1)
+        );
+    }
 
     #[test]
     fn loss_counts_gaps() {

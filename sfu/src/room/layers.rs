@@ -17,6 +17,8 @@ const LAYER_EVERY: u64 = 2;
 /// A new track's layers open one by one over its first packets: pausing before they all
 /// did would hide the ones not seen yet for good.
 const DYNACAST_SETTLE: Duration = Duration::from_secs(2);
+/// Views kept per subscriber.
+const MAX_VIEWS: usize = 256;
 
 fn display_of(view: Option<&TrackView>) -> Display {
     match view {
@@ -37,14 +39,13 @@ impl Room {
             return;
         };
         for v in tracks {
-            // Bounded by the tracks in the room: views of unknown tracks are not kept.
-            if p.views.len() >= 256 && !p.views.contains_key(&v.track_id) {
+            // A view may come before its track here (it is kept for when it does); views go
+            // with their tracks (`unpublish`), and a client cannot grow them past a bound.
+            if p.views.len() >= MAX_VIEWS && !p.views.contains_key(&v.track_id) {
                 continue;
             }
             p.views.insert(v.track_id.clone(), v);
         }
-        p.views
-            .retain(|id, _| self.forwarders.contains_key(id) || p.down_tracks.contains_key(id));
         self.allocate_for(subscriber_id);
     }
 

@@ -186,6 +186,7 @@ impl Room {
         let publisher = forwarder.publisher_id.clone();
         let mut changed = Vec::new();
         for s in self.participants.values_mut() {
+            s.views.remove(track_id);
             if let Some((down, sender)) = s.down_tracks.remove(track_id) {
                 drop(down);
                 if let Some(pc) = &s.subscriber {
