@@ -21,6 +21,7 @@ test('WebSocket API routes on the action field, with every route wired to the si
     'mute',
     'ping',
     'signal',
+    'view',
   ]);
 
   const fnId = logicalId(stack, stack.signaling.function.fn);
