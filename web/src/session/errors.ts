@@ -1,6 +1,6 @@
 // What the session does with each server error code.
 
-import type { ErrorCode } from "../protocol.gen";
+import type { CloseReason, ErrorCode } from "../protocol.gen";
 import type { FatalKind } from "./state";
 
 const TOKEN_ERRORS: ErrorCode[] = [
@@ -41,4 +41,11 @@ export function isForgotten(code: ErrorCode): boolean {
 /** A passing server-side failure: worth a retry before we are in, harmless once we are. */
 export function isTransient(code: ErrorCode): boolean {
   return code === "unavailable" || code === "internal";
+}
+
+/** What the end screen says when the room closed for `reason`. */
+export function closedMessage(reason: CloseReason): string {
+  return reason === "deleted"
+    ? "The meeting was ended by its host."
+    : "The meeting ended: no media server is available right now.";
 }

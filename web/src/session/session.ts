@@ -6,58 +6,37 @@
 import {
   MAX_CHAT_CHARS,
   type ClientFrame,
-  type CloseReason,
   type PeerRole,
   type ServerFrame,
   type Signal,
 } from "../protocol.gen";
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
-import { fatalKindOf, isForgotten, isTransient } from "./errors";
+import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
+import { closedMessage, fatalKindOf, isForgotten, isTransient } from "./errors";
 import { Keepalive } from "./keepalive";
 import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
 import { MOVE_TIMEOUT_MS } from "./move";
 import { isRosterFrame } from "./roster";
+import {
+  JOIN_TIMEOUT_MS,
+  OFFER_TIMEOUT_MS,
+  PING_INTERVAL_MS,
+  PONG_TIMEOUT_MS,
+  type SessionOptions,
+} from "./options";
 import { RosterOrder } from "./rosterOrder";
 import { initialState, type FatalError, type SessionState } from "./state";
 import { SignalingSocket } from "./socket";
-import type { LocalSource, PeerFactory, SocketFactory, TrackLike } from "./types";
+import type { LocalSource, TrackLike } from "./types";
 import { ViewReporter, type DisplayedSize } from "./views";
 
-/** Often enough to notice a dead socket in seconds (and far under API Gateway's 10-minute idle timeout). */
-export const PING_INTERVAL_MS = 10_000;
-/** Nothing back this long after a ping: a dead connection the browser has not noticed. */
-export const PONG_TIMEOUT_MS = 5_000;
-/** No `joined` this long after `join`: the join was lost; start over. */
-export const JOIN_TIMEOUT_MS = 8_000;
-/** No answer this long after a publisher offer: the node never heard of us; start over. */
-export const OFFER_TIMEOUT_MS = 6_000;
-
-export interface SessionOptions<T extends TrackLike> {
-  wsUrl: string;
-  token: string;
-  /** A fresh token, for when the server refuses ours (expired, say). */
-  refreshToken?: () => Promise<string>;
-  createSocket: SocketFactory;
-  createPeer: PeerFactory<T>;
-  backoff?: BackoffOptions;
-  random?: () => number;
-  /** Consecutive failed reconnects before giving up. */
-  maxReconnectAttempts?: number;
-  pingIntervalMs?: number;
-  pongTimeoutMs?: number;
-  joinTimeoutMs?: number;
-  offerTimeoutMs?: number;
-  /** How long a move to another node may keep the old connections. */
-  moveTimeoutMs?: number;
-  log?: (message: string, detail?: unknown) => void;
-}
-
-function closedMessage(reason: CloseReason): string {
-  return reason === "deleted"
-    ? "The meeting was ended by its host."
-    : "The meeting ended: no media server is available right now.";
-}
+export {
+  JOIN_TIMEOUT_MS,
+  OFFER_TIMEOUT_MS,
+  PING_INTERVAL_MS,
+  PONG_TIMEOUT_MS,
+  type SessionOptions,
+} from "./options";
 
 export class Session<T extends TrackLike> {
   private state: SessionState<T> = initialState();
