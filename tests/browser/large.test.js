@@ -3,17 +3,14 @@
 // at the publisher). Real `veet dev` and three Chromiums with fake 720p cameras.
 
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
+import { saveArtifacts, steps } from "./lib/steps.js";
 import {
   inboundVideo,
   joinAs,
   outboundVideo,
   pollUntil,
-  statsDump,
   tile,
   tileTrackId,
   waitForVideo,
@@ -47,37 +44,14 @@ describe("a large meeting: simulcast, adaptive stream, dynacast", () => {
   });
 
   after(async () => {
-    if (process.env.VEET_E2E_ARTIFACTS && !broken) await saveArtifacts();
+    if (process.env.VEET_E2E_ARTIFACTS && !failed()) await saveArtifacts("e2e-large", server, people);
     for (const p of Object.values(people)) await p.close();
     await server?.stop();
   });
 
   const page = (name) => people[name].page;
 
-  async function saveArtifacts() {
-    const dir = process.env.VEET_E2E_ARTIFACTS ?? join(tmpdir(), `veet-e2e-large-${Date.now()}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "veet-dev.log"), server.logs());
-    for (const [who, p] of Object.entries(people)) {
-      writeFileSync(join(dir, `${who}-console.log`), p.consoleLines.join("\n"));
-      await p.page.screenshot({ path: join(dir, `${who}.png`) }).catch(() => {});
-      writeFileSync(join(dir, `${who}-webrtc.txt`), await statsDump(p.page, { sdp: true }).catch((e) => String(e)));
-    }
-    return dir;
-  }
-
-  let broken = null;
-  const step = (name, fn) =>
-    test(name, async (t) => {
-      if (broken) return t.skip(`an earlier step failed: ${broken}`);
-      try {
-        await fn(t);
-      } catch (e) {
-        broken = name;
-        t.diagnostic(`artifacts: ${await saveArtifacts()}`);
-        throw e;
-      }
-    });
+  const { step, failed } = steps("e2e-large", () => server, () => people);
 
   /** Alice's camera as `who` receives it. */
   const aliceOn = (who) => inboundVideo(page(who), aliceCam);

@@ -2,12 +2,12 @@
 // cameras, mics and screens, driven through the UI as people would.
 
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { after, before, describe } from "node:test";
 import { launchParticipant } from "./lib/browser.js";
-import { assertMediaFlowing, joinAs, logTail, pageSummary, statsDump, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
+import { saveArtifacts, steps } from "./lib/steps.js";
+import { assertMediaFlowing, joinAs, tile, waitForAudioPlaying, waitForVideo } from "./lib/meeting.js";
 import { ROOT, startVeet } from "./lib/server.js";
 
 describe("a meeting in the browser", () => {
@@ -21,46 +21,14 @@ describe("a meeting in the browser", () => {
   });
 
   after(async () => {
-    if (process.env.VEET_E2E_ARTIFACTS && !broken) await saveArtifacts();
+    if (process.env.VEET_E2E_ARTIFACTS && !failed()) await saveArtifacts("e2e", server, people);
     for (const p of Object.values(people)) await p.close();
     await server?.stop();
   });
 
   const page = (name) => people[name].page;
 
-  /** Everything needed to debug a failure, in one directory. */
-  async function saveArtifacts() {
-    const dir = process.env.VEET_E2E_ARTIFACTS ?? join(tmpdir(), `veet-e2e-${Date.now()}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "veet-dev.log"), server.logs());
-    for (const [who, p] of Object.entries(people)) {
-      writeFileSync(join(dir, `${who}-console.log`), p.consoleLines.join("\n"));
-      await p.page.screenshot({ path: join(dir, `${who}.png`) }).catch(() => {});
-      const stats = await statsDump(p.page, { sdp: true }).catch((e) => String(e));
-      writeFileSync(join(dir, `${who}-webrtc.txt`), stats);
-    }
-    return dir;
-  }
-
-  // The steps build on each other: after a failure, skip the rest rather than wait out
-  // every timeout.
-  let broken = null;
-  const step = (name, fn) =>
-    test(name, async (t) => {
-      if (broken) return t.skip(`an earlier step failed: ${broken}`);
-      try {
-        await fn(t);
-      } catch (e) {
-        broken = name;
-        t.diagnostic(`artifacts (screenshots, console, WebRTC stats and SDP, server log): ${await saveArtifacts()}`);
-        for (const [who, p] of Object.entries(people)) {
-          for (const line of await pageSummary(p)) t.diagnostic(`${who}: ${line}`);
-        }
-        // One diagnostic per line: TAP escapes newlines inside one.
-        for (const line of logTail(server.logs()).split("\n")) t.diagnostic(`server: ${line}`);
-        throw e;
-      }
-    });
+  const { step, failed } = steps("e2e", () => server, () => people);
 
   step("Alice creates a meeting from the home page and Bob joins by its code", async () => {
     const alice = page("Alice");

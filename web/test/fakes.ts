@@ -2,7 +2,8 @@
 // does with them.
 
 import type { ClientFrame, IceCandidate, ParticipantInfo, ServerFrame } from "../src/protocol.gen";
-import { Session, type SessionOptions } from "../src/session/session";
+import type { SessionOptions } from "../src/session/options";
+import { Session } from "../src/session/session";
 import type { PeerLike, PublishOptions, SenderLike, SocketLike, TrackLike } from "../src/session/types";
 
 export class FakeTrack implements TrackLike {

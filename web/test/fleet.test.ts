@@ -11,7 +11,7 @@ import {
   OFFER_TIMEOUT_MS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
-} from "../src/session/session";
+} from "../src/session/options";
 import { EndScreen } from "../src/ui/EndScreen";
 import { FakeTrack, flush, harness, joined, participant, type FakePeer, type Harness, startJoined } from "./fakes";
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame } from "../src/protocol.gen";
-import { PING_INTERVAL_MS, PONG_TIMEOUT_MS } from "../src/session/session";
+import { PING_INTERVAL_MS, PONG_TIMEOUT_MS } from "../src/session/options";
 import { FakeTrack, flush, harness, joined, participant, startJoined } from "./fakes";
 
 type SignalFrame = Extract<ClientFrame, { action: "signal" }>;

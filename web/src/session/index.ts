@@ -1,3 +1,4 @@
-export { Session, PING_INTERVAL_MS, type SessionOptions } from "./session";
+export { PING_INTERVAL_MS, type SessionOptions } from "./options";
+export { Session } from "./session";
 export type { SessionState, SessionStatus, FatalError, FatalKind, ChatMessage, RemoteMedia, UnsupportedTrack } from "./state";
 export type { TrackLike, LocalSource } from "./types";

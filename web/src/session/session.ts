@@ -30,14 +30,6 @@ import { SignalingSocket } from "./socket";
 import type { LocalSource, TrackLike } from "./types";
 import { ViewReporter, type DisplayedSize } from "./views";
 
-export {
-  JOIN_TIMEOUT_MS,
-  OFFER_TIMEOUT_MS,
-  PING_INTERVAL_MS,
-  PONG_TIMEOUT_MS,
-  type SessionOptions,
-} from "./options";
-
 export class Session<T extends TrackLike> {
   private state: SessionState<T> = initialState();
   private listeners = new Set<() => void>();
