@@ -346,16 +346,6 @@ impl TrackForwarder {
         self.replace_subscriber(subscriber_id, None);
     }
 
-    /// The layers some subscriber receives or is switching to, as a bit mask.
-    pub fn layers_in_use(&self) -> u8 {
-        let subscribers = self
-            .subscribers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        subscribers.iter().fold(0, |m, s| m | s.control.mask())
-    }
-
     /// Asks the publisher for a keyframe of `layer`, at most once per [`PLI_INTERVAL`]; a
     /// request inside the interval is sent when it ends, so none is lost.
     pub fn request_keyframe(self: &Arc<Self>, layer: u8) {
