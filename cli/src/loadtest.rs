@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use veet_core::protocol::Grants;
+use veet_core::protocol::{ClientFrame, Grants, TrackView};
 use veet_core::token::TokenAuthority;
 
 use crate::peer::{PeerOptions, SyntheticPeer};
@@ -25,7 +25,14 @@ pub struct LoadSpec {
     /// The SFU's process, for CPU and memory figures.
     pub node_pid: Option<u32>,
     pub video_bitrate_bps: u64,
+    /// Publishers send simulcast (q/h/f) and every participant displays one other publisher
+    /// large (pinned) and the next [`SMALL_TILES`] small, the rest not at all, as a speaker
+    /// view in a big room does.
+    pub simulcast: bool,
 }
+
+/// Small tiles each participant shows in a `--simulcast` run.
+pub const SMALL_TILES: usize = 9;
 
 /// The figures of one run.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +47,9 @@ pub struct LoadReport {
     pub node_rss_mib: Option<f64>,
     /// Participants that received nothing at all.
     pub silent_subscribers: usize,
+    /// Per participant downlink, median and highest.
+    pub downlink_p50_mbps: f64,
+    pub downlink_max_mbps: f64,
 }
 
 impl std::fmt::Display for LoadReport {
@@ -47,6 +57,11 @@ impl std::fmt::Display for LoadReport {
         writeln!(f, "participants: {}", self.participants)?;
         writeln!(f, "forwarded: {:.0} packets/s", self.forwarded_pps)?;
         writeln!(f, "forwarded bitrate: {:.1} Mbit/s", self.forwarded_mbps)?;
+        writeln!(
+            f,
+            "downlink per participant p50/max: {:.2} / {:.2} Mbit/s",
+            self.downlink_p50_mbps, self.downlink_max_mbps
+        )?;
         writeln!(f, "loss: {:.3} %", self.loss_percent)?;
         writeln!(
             f,
@@ -115,7 +130,17 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
             options.publish_audio = publish;
             options.publish_video = publish;
             options.video_bitrate_bps = spec.video_bitrate_bps;
+            options.simulcast = spec.simulcast;
             peers.push(SyntheticPeer::join(options).await?);
+        }
+    }
+    if spec.simulcast {
+        let per_room = spec.publishers + spec.subscribers;
+        for (n, p) in peers.iter().enumerate() {
+            p.send(&ClientFrame::View {
+                tracks: speaker_view(n % per_room, spec.publishers),
+            })
+            .await?;
         }
     }
     tokio::time::sleep(spec.warmup).await;
@@ -134,9 +159,12 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     };
     let (mut packets, mut bytes, mut expected) = (0u64, 0u64, 0u64);
     let mut latencies = Vec::new();
+    let mut downlinks = Vec::new();
     for p in &peers {
         let r = p.received();
         let got: u64 = r.values().map(|s| s.packets).sum();
+        let got_bytes: u64 = r.values().map(|s| s.bytes).sum();
+        downlinks.push(got_bytes as f64 * 8.0 / elapsed / 1e6);
         if got == 0 {
             report.silent_subscribers += 1;
         }
@@ -148,6 +176,9 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
         }
     }
     latencies.sort_unstable();
+    downlinks.sort_by(f64::total_cmp);
+    report.downlink_p50_mbps = downlinks.get(downlinks.len() / 2).copied().unwrap_or(0.0);
+    report.downlink_max_mbps = downlinks.last().copied().unwrap_or(0.0);
     report.forwarded_pps = packets as f64 / elapsed;
     report.forwarded_mbps = bytes as f64 * 8.0 / elapsed / 1e6;
     report.loss_percent = if expected == 0 {
@@ -174,9 +205,49 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     Ok(report)
 }
 
+/// How participant `i` of a room with `publishers` publishers displays their video: the next
+/// publisher pinned large, the [`SMALL_TILES`] after it small, everyone else hidden.
+fn speaker_view(i: usize, publishers: usize) -> Vec<TrackView> {
+    (1..publishers)
+        .map(|k| (i + k) % publishers)
+        .filter(|&j| j != i)
+        .enumerate()
+        .map(|(rank, j)| {
+            let (width, height, pinned) = match rank {
+                0 => (1280, 720, true),
+                r if r <= SMALL_TILES => (320, 180, false),
+                _ => (0, 0, false),
+            };
+            TrackView {
+                track_id: format!("video-pub{j}"),
+                width,
+                height,
+                pinned,
+            }
+        })
+        .take(veet_core::protocol::MAX_TRACK_VIEWS)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speaker_view_shows_one_large_nine_small_and_hides_the_rest() {
+        let v = speaker_view(3, 25);
+        assert_eq!(v.len(), 24);
+        assert_eq!(
+            (v[0].track_id.as_str(), v[0].pinned, v[0].width),
+            ("video-pub4", true, 1280)
+        );
+        assert_eq!(
+            v[1..=SMALL_TILES].iter().filter(|t| t.width == 320).count(),
+            SMALL_TILES
+        );
+        assert!(v[SMALL_TILES + 1..].iter().all(|t| t.width == 0));
+        assert!(v.iter().all(|t| t.track_id != "video-pub3"));
+    }
 
     #[test]
     fn percentiles_of_microseconds_in_milliseconds() {

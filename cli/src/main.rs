@@ -130,6 +130,10 @@ enum Command {
         node_pid: Option<u32>,
         #[arg(long, default_value_t = 1_500_000)]
         video_bitrate: u64,
+        /// Publish simulcast (q/h/f) and show a speaker view: one other publisher large, nine
+        /// small, the rest hidden.
+        #[arg(long)]
+        simulcast: bool,
     },
     /// Create, list, show and delete rooms through the signed room API (`VEET_API_SECRET`).
     Room {
@@ -268,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
             warmup,
             node_pid,
             video_bitrate,
+            simulcast,
         } => {
             let spec = veet::loadtest::LoadSpec {
                 ws_url: url,
@@ -278,6 +283,7 @@ async fn main() -> anyhow::Result<()> {
                 warmup,
                 node_pid,
                 video_bitrate_bps: video_bitrate,
+                simulcast,
             };
             let report = veet::loadtest::run(&spec, &tokens_or_dev()).await?;
             println!("{report}");
