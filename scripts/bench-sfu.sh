@@ -4,20 +4,8 @@
 # Not a test: nothing here passes or fails on speed.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
 duration="${DURATION:-30s}"
-cargo build --release -p veet
-veet="$root/target/release/veet"
-export VEET_TOKEN_SECRET="${VEET_TOKEN_SECRET:-bench-secret}"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=warn "$veet" dev --port "$port" >/tmp/veet-bench-dev.log 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench-dev.sh" /tmp/veet-bench-dev.log
 
 run() {
   echo "--- $1 rooms × $2 participants, $duration"

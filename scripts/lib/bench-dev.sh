@@ -1,0 +1,15 @@
+# Sourced by the benchmarks: builds the release `veet`, starts `veet dev` on a free loopback
+# port (log in $1) and sets $veet, $port and $pid; the node is killed on exit.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+cargo build --release -p veet
+veet="$root/target/release/veet"
+export VEET_TOKEN_SECRET="${VEET_TOKEN_SECRET:-bench-secret}"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUST_LOG=warn "$veet" dev --port "$port" >"$1" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
