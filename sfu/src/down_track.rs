@@ -4,7 +4,7 @@
 //! them; it passes the subscriber's keyframe requests up to the publisher for the layer it
 //! forwards, and asks for the target layer's keyframe while a switch waits for one.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::downlink::Downlink;
 use crate::forwarder::{layer_bit, TrackForwarder};
 use crate::metrics::Metrics;
 use crate::rewriter::{Incoming, Rewrite, RtpRewriter, Verdict};
@@ -119,7 +120,7 @@ impl DownTrack {
         local: Arc<TrackLocalStaticRTP>,
         sender: Arc<dyn RtpSender>,
         ssrc: u32,
-        connected: Arc<AtomicBool>,
+        downlink: Arc<Downlink>,
     ) -> Self {
         let writer = DownWriter {
             forwarder: forwarder.clone(),
@@ -128,7 +129,7 @@ impl DownTrack {
             ssrc,
             payload_type: None,
             extension_map: Vec::new(),
-            connected,
+            downlink,
         };
         let rewriter = RtpRewriter::new(forwarder.codec.clock_rate);
         let task = tokio::spawn(down_track_loop(writer, rewriter, control.clone(), rx));
@@ -178,7 +179,7 @@ async fn down_track_loop(
         tokio::select! {
             item = rx.recv() => {
                 let Some(item) = item else { break };
-                if !out.connected.load(Ordering::Relaxed) {
+                if !out.downlink.is_connected() {
                     continue;
                 }
                 let target = control.target();
@@ -246,7 +247,7 @@ struct DownWriter {
     payload_type: Option<u8>,
     /// Publisher's extension id → this subscriber's, for the extensions kept.
     extension_map: Vec<(u8, u8)>,
-    connected: Arc<AtomicBool>,
+    downlink: Arc<Downlink>,
 }
 
 impl DownWriter {

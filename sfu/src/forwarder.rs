@@ -26,6 +26,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 pub use crate::down_track::{negotiated_payload_type, DownTrack};
 use crate::down_track::{DownControl, Forwarded};
+use crate::downlink::{Downlink, PACKET_OVERHEAD};
 use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
 use crate::vp8::Vp8Descriptor;
@@ -56,6 +57,9 @@ struct Layer {
     size: AtomicU32,
     /// When its last packet arrived, in ms since the forwarder started (0: never).
     last_ms: AtomicU64,
+    /// Wire bytes since the room last sampled, and the bitrate it measured then.
+    bytes: AtomicU64,
+    bps: AtomicU64,
     rid: Mutex<Option<String>>,
     /// When the last PLI for it went out.
     pli_last: Mutex<Option<Instant>>,
@@ -88,6 +92,8 @@ pub struct TrackForwarder {
     /// each subscriber's id by its down track).
     forwarded_extensions: Mutex<Vec<(u8, &'static str)>>,
     started: Instant,
+    /// When the layers' bitrates were last sampled.
+    sampled: Mutex<Option<Instant>>,
     subscribers: RwLock<Arc<Vec<Subscriber>>>,
     metrics: Arc<Metrics>,
 }
@@ -122,6 +128,7 @@ impl TrackForwarder {
             peak_loudness: AtomicU8::new(0),
             forwarded_extensions: Mutex::new(Vec::new()),
             started: Instant::now(),
+            sampled: Mutex::new(None),
             subscribers: RwLock::new(Arc::new(Vec::new())),
             metrics,
         })
@@ -171,6 +178,57 @@ impl TrackForwarder {
             out.pop();
         }
         out
+    }
+
+    /// Measures each layer's bitrate since the last call (the room's layer tick). A layer that
+    /// sent nothing keeps its last figure: paused, it will cost that again when resumed.
+    pub fn sample_bitrates(&self, now: Instant) {
+        let mut sampled = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = sampled.map(|t| now.saturating_duration_since(t).as_secs_f64());
+        *sampled = Some(now);
+        for l in &self.layers {
+            let bytes = l.bytes.swap(0, Ordering::Relaxed);
+            let Some(secs) = elapsed.filter(|s| *s > 0.05) else {
+                continue;
+            };
+            if bytes == 0 {
+                continue;
+            }
+            let measured = (bytes as f64 * 8.0 / secs) as u64;
+            let old = l.bps.load(Ordering::Relaxed);
+            // Keyframes make single intervals spiky: smooth over a few.
+            let bps = if old == 0 {
+                measured
+            } else {
+                (old * 6 + measured * 4) / 10
+            };
+            l.bps.store(bps, Ordering::Relaxed);
+        }
+    }
+
+    /// What each layer costs a subscriber, in bits per second; `None` for a layer not being
+    /// sent. A layer sending but not measured yet is assumed to cost what the web client
+    /// gives it.
+    pub fn layer_costs(&self) -> [Option<u64>; MAX_LAYERS] {
+        let infos = self.layers();
+        let mut out = [None; MAX_LAYERS];
+        for (i, info) in infos.iter().enumerate() {
+            if !info.active {
+                continue;
+            }
+            let bps = self.layers[i].bps.load(Ordering::Relaxed);
+            out[i] = Some(if bps > 0 { bps } else { assumed_bitrate(i) });
+        }
+        out
+    }
+
+    /// The bitrate of its busiest stream (audio: its only one).
+    pub fn bitrate(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| l.bps.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Which of the publisher's header extensions subscribers get (by the publisher's id).
@@ -263,6 +321,10 @@ impl TrackForwarder {
         Metrics::add(&self.metrics.bytes_received, packet.payload.len() as u64);
         let l = &self.layers[usize::from(layer)];
         l.last_ms.store(self.millis(at), Ordering::Relaxed);
+        l.bytes.fetch_add(
+            packet.payload.len() as u64 + PACKET_OVERHEAD,
+            Ordering::Relaxed,
+        );
         let (keyframe_start, vp8) = match self.keyframes {
             Keyframes::Vp8 => match Vp8Descriptor::parse(&packet.payload) {
                 Some(d) => {
@@ -431,15 +493,15 @@ impl TrackForwarder {
     }
 
     /// Starts forwarding to a subscriber through `local`, added to its connection as `sender`,
-    /// at layer `target` (`None`: nothing until told). Packets are dropped until `connected`
-    /// is set: before DTLS is up there are no SRTP keys to send with.
+    /// at layer `target` (`None`: nothing until told). Packets are dropped until `downlink`
+    /// is connected: before DTLS is up there are no SRTP keys to send with.
     pub fn subscribe(
         self: &Arc<Self>,
         subscriber_id: &str,
         local: Arc<TrackLocalStaticRTP>,
         ssrc: u32,
         sender: Arc<dyn RtpSender>,
-        connected: Arc<AtomicBool>,
+        downlink: Arc<Downlink>,
         target: Option<u8>,
     ) -> DownTrack {
         let (tx, rx) = mpsc::channel(DOWN_QUEUE);
@@ -453,8 +515,17 @@ impl TrackForwarder {
             local,
             sender,
             ssrc,
-            connected,
+            downlink,
         )
+    }
+}
+
+/// The web client's simulcast bitrates (q/h/f), for a layer not measured yet.
+pub(crate) fn assumed_bitrate(layer: usize) -> u64 {
+    match layer {
+        0 => 150_000,
+        1 => 500_000,
+        _ => 1_500_000,
     }
 }
 

@@ -10,14 +10,20 @@
 //! - [`migration`]: moving rooms to other nodes (drain, a dead node's rooms, restore).
 //! - [`participant`]: a participant's peer connections and their event handler.
 //! - [`forwarder`]: one published track fanned out to its subscribers.
+//! - [`downlink`], [`bandwidth`], [`allocator`]: downlink congestion control — what each
+//!   subscriber's link carries (from its receiver reports) and how that is shared among its
+//!   tracks' layers.
 //! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
 //! - [`media`]: codecs, interceptors and network settings of the peer connections.
 //! - [`metrics`], [`http`]: `/metrics` and `/healthz`.
 //! - [`config`]: `VEET_SFU_*` settings.
 
+pub mod allocator;
+pub mod bandwidth;
 pub mod config;
 pub mod directory;
 pub mod down_track;
+pub mod downlink;
 pub mod forwarder;
 pub mod h264;
 pub mod http;

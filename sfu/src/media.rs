@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -16,12 +19,15 @@ use rtc::peer_connection::transport::RTCIceServer;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
 use rtc::sansio::Protocol;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 use webrtc::runtime::Runtime;
 
 use crate::config::SfuConfig;
+use crate::downlink::{DownlinkMeter, DownlinkTap};
 use crate::metrics::Metrics;
 
 /// The RFC 6464 client-to-mixer audio level header extension.
@@ -46,7 +52,12 @@ pub struct PeerFactory {
     runtime: Arc<dyn Runtime>,
     metrics: Arc<Metrics>,
     next_port: AtomicU32,
+    extra_interceptors: Option<RegistryHook>,
 }
+
+/// Adds interceptors of the caller's own to every connection's chain (the synthetic peer's
+/// policed link, for one).
+pub type RegistryHook = Arc<dyn Fn(Registry) -> Registry + Send + Sync>;
 
 impl PeerFactory {
     pub fn new(config: Arc<SfuConfig>, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
@@ -57,13 +68,30 @@ impl PeerFactory {
             runtime,
             metrics,
             next_port: AtomicU32::new(0),
+            extra_interceptors: None,
         })
+    }
+
+    /// Every connection built from now on also gets what `hook` adds to its chain.
+    pub fn with_interceptors(mut self, hook: RegistryHook) -> Self {
+        self.extra_interceptors = Some(hook);
+        self
     }
 
     /// A new peer connection reporting to `handler`.
     pub async fn build(
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
+    ) -> anyhow::Result<Arc<dyn PeerConnection>> {
+        self.build_with(handler, None).await
+    }
+
+    /// A new peer connection whose receiver reports (of what this end sends) are counted in
+    /// `downlink`.
+    pub async fn build_with(
+        &self,
+        handler: Arc<dyn PeerConnectionEventHandler>,
+        downlink: Option<Arc<DownlinkMeter>>,
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
         let attempts = match self.config.udp_ports {
             Some((lo, hi)) => u32::from(hi - lo) + 1,
@@ -73,7 +101,10 @@ impl PeerFactory {
         // A port of the range may be taken (by a socket not yet released, or another
         // process): walk on until one binds.
         for _ in 0..attempts.min(64) {
-            match self.try_build(handler.clone(), self.pick_port()).await {
+            match self
+                .try_build(handler.clone(), self.pick_port(), downlink.clone())
+                .await
+            {
                 Ok(pc) => return Ok(pc),
                 Err(e) => last_err = Some(e),
             }
@@ -126,6 +157,7 @@ impl PeerFactory {
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
         port: u16,
+        downlink: Option<Arc<DownlinkMeter>>,
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
@@ -145,9 +177,17 @@ impl PeerFactory {
             RtpCodecKind::Video,
             None,
         )?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        let registry = interceptors(&mut media)?;
         // Application-most slot: every interceptor has seen inbound RTCP before the tap.
-        let registry = registry.with(Slot::from(14_000), RtcpTap::new(self.metrics.clone()));
+        let mut registry = registry.with(Slot::from(14_000), RtcpTap::new(self.metrics.clone()));
+        if let Some(meter) = downlink {
+            // Wire-side of the NACK responder: it sees the retransmissions go out and the
+            // NACKs come in before the responder does.
+            registry = registry.with(Slot::from(3_500), DownlinkTap::new(meter));
+        }
+        if let Some(hook) = &self.extra_interceptors {
+            registry = hook(registry);
+        }
         let mut settings = SettingEngineBuilder::new();
         if self.config.bind_ip.is_loopback() {
             settings = settings.with_include_loopback_candidate(true);
@@ -177,6 +217,36 @@ impl PeerFactory {
             .await?;
         Ok(Arc::new(pc))
     }
+}
+
+/// A missing packet is asked for this many times at most. Browsers give up after a few tries
+/// too; rtc's default (no limit) asks every 100 ms for as long as the packet stays in the
+/// receive log, which on a lossy link turns into a storm of retransmissions.
+const MAX_NACKS_PER_PACKET: u16 = 4;
+
+/// rtc's default chain (NACK, RTCP reports, TWCC feedback, simulcast header extensions),
+/// with [`MAX_NACKS_PER_PACKET`].
+fn interceptors(media: &mut MediaEngine) -> anyhow::Result<Registry> {
+    for parameter in ["", "pli"] {
+        media.register_feedback(
+            RTCPFeedback {
+                typ: "nack".to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+                .build(),
+        );
+    configure_simulcast_extension_headers(media)?;
+    let registry = configure_twcc_receiver_only(registry, media)?;
+    Ok(configure_rtcp_reports(registry))
 }
 
 /// Counts NACKs and hands PLI/FIR to the application, so the SFU can forward keyframe

@@ -1,7 +1,6 @@
 //! A participant on this node: its two peer connections and what flows on them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use rtc::peer_connection::transport::RTCIceCandidateInit;
@@ -16,6 +15,8 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::bandwidth::BandwidthEstimator;
+use crate::downlink::Downlink;
 use crate::forwarder::DownTrack;
 use crate::media::PeerFactory;
 use crate::negotiation::Negotiation;
@@ -30,8 +31,10 @@ pub struct Participant {
     /// SFU → client media (the SFU offers).
     pub subscriber: Option<Arc<dyn PeerConnection>>,
     pub negotiation: Negotiation,
-    /// Whether the subscriber connection is up; its down tracks send only then.
-    pub subscriber_connected: Arc<AtomicBool>,
+    /// The subscriber connection's state and counters, shared with its down tracks.
+    pub downlink: Arc<Downlink>,
+    /// What that connection is estimated to carry.
+    pub bandwidth: BandwidthEstimator,
     /// Remote candidates that arrived before their connection had a remote description.
     pub pending_candidates: HashMap<PeerRole, Vec<RTCIceCandidateInit>>,
     /// Published track id → what the client said it is.
@@ -58,7 +61,8 @@ impl Participant {
             publisher: None,
             subscriber: None,
             negotiation: Negotiation::default(),
-            subscriber_connected: Arc::new(AtomicBool::new(false)),
+            downlink: Arc::new(Downlink::default()),
+            bandwidth: BandwidthEstimator::default(),
             pending_candidates: HashMap::new(),
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),

@@ -81,6 +81,11 @@ impl SpeakerDetector {
         }
     }
 
+    /// Whether `participant` is among the speakers last announced.
+    pub fn is_announced(&self, participant: &str) -> bool {
+        self.announced.iter().any(|id| id == participant)
+    }
+
     /// Someone left: they speak no more.
     pub fn remove(&mut self, participant: &str) {
         self.voices.remove(participant);

@@ -163,7 +163,12 @@ impl Cluster {
         .env("VEET_SFU_HEARTBEAT_MS", "300")
         .env("VEET_SFU_TTL_MS", "1500")
         .env("VEET_TOKEN_SECRET", SECRET)
-        .env("RUST_LOG", "info")
+        // VEET_TEST_NODE_LOG (e.g. `info,veet_sfu=debug`) turns up the nodes' logs when
+        // looking into a failure.
+        .env(
+            "RUST_LOG",
+            std::env::var("VEET_TEST_NODE_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .envs(self.node_env.iter().map(|(k, v)| (k, v)))
         .envs(env.iter().copied());
         let mut process = ChildGuard::spawn(id, cmd);

@@ -103,7 +103,16 @@ async fn wait_layer(
     track: &str,
     layer: u8,
 ) -> veet::peer::receiver::LayerStats {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_layer_within(peer, track, layer, Duration::from_secs(20)).await
+}
+
+async fn wait_layer_within(
+    peer: &SyntheticPeer,
+    track: &str,
+    layer: u8,
+    within: Duration,
+) -> veet::peer::receiver::LayerStats {
+    let deadline = Instant::now() + within;
     loop {
         let stats = peer.received().get(track).map(|s| s.layers.clone());
         if let Some(l) = &stats {
@@ -179,5 +188,97 @@ async fn layer_switches_follow_the_view_at_keyframes_with_continuous_numbering()
     assert_eq!(l.seq_gaps, 0, "sequence numbers jumped: {l:?}");
     assert_eq!(l.timestamp_regressions, 0, "timestamps went back: {l:?}");
     assert_eq!(l.picture_id_gaps, 0, "picture ids jumped: {l:?}");
+    drop(publisher);
+}
+
+/// Waits until `peer` receives `track` at `layer` or below; returns how long that took.
+async fn wait_layer_at_most(peer: &SyntheticPeer, track: &str, layer: u8) -> Duration {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(30);
+    loop {
+        let now = peer.received().get(track).and_then(|s| s.layers.layer);
+        if now.is_some_and(|l| l <= layer) {
+            return started.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{track} stayed at layer {now:?} on a narrow link"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_narrow_downlink_steps_down_a_layer_keeps_audio_and_recovers() {
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("narrow", "pub"));
+    options.simulcast = true;
+    let publisher = SyntheticPeer::join(options).await.expect("pub joins");
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("narrow", "sub"));
+    options.publish_audio = false;
+    options.publish_video = false;
+    let viewer = SyntheticPeer::join(options).await.expect("sub joins");
+    let (video, audio) = ("video-pub", "audio-pub");
+
+    // Pinned, it gets the top layer (≈ 1.1 Mbit/s, with ≈ 0.55 for the middle one).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while viewer
+        .received()
+        .get(video)
+        .and_then(|s| s.layers.layer)
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the video never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    show(&viewer, video, 1280, 720, true).await;
+    wait_layer(&viewer, video, 2).await;
+
+    // An 800 kbit/s link: the node sees the loss in the receiver reports and steps down.
+    viewer.set_downlink_limit(Some(800_000));
+    let took = wait_layer_at_most(&viewer, video, 1).await;
+    println!("stepped down {} ms after the limit", took.as_millis());
+
+    // Settled: audio flows, the link is no longer overrun, and the top layer is retried
+    // at most once in 12 s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    viewer.reset_received();
+    let dropped = viewer.downlink_dropped();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let stats = viewer.received();
+    let a = stats.get(audio).expect("audio received");
+    let v = stats.get(video).expect("video received");
+    let dropped = viewer.downlink_dropped() - dropped;
+    println!(
+        "limited 12 s: audio {} packets, loss {:.1} %, longest gap {} ms; video {} packets {:?} by layer, {} switches; {dropped} packets dropped by the link",
+        a.packets,
+        a.loss() * 100.0,
+        a.max_gap.as_millis(),
+        v.packets,
+        v.layers.packets_per_layer,
+        v.layers.switches,
+    );
+    assert!(a.packets > 400, "audio stopped: {} packets", a.packets);
+    assert!(a.loss() < 0.05, "audio lost {:.1} %", a.loss() * 100.0);
+    assert!(
+        dropped * 10 < a.packets + v.packets,
+        "the link still drops {dropped} packets"
+    );
+    assert!(
+        v.layers.switches <= 2,
+        "the layer bounced {} times",
+        v.layers.switches
+    );
+
+    // The limit is lifted: back to the top layer.
+    viewer.set_downlink_limit(None);
+    let lifted = Instant::now();
+    // The last rate that failed is not retried for up to 24 s.
+    wait_layer_within(&viewer, video, 2, Duration::from_secs(60)).await;
+    println!(
+        "back at the top layer {} ms after the limit was lifted",
+        lifted.elapsed().as_millis()
+    );
     drop(publisher);
 }

@@ -8,10 +8,12 @@
 //!   tell when the SFU's keyframe request reached the publisher.
 //! - `publisher`: the logical tracks, which outlive peer connections.
 //! - [`receiver`]: per-track stats of what arrived ([`TrackStats`]).
+//! - [`link`]: a rate limit on what the peer receives, to test congestion control.
 //! - `signaling`: the two peer connections, the SFU's offers, answers and candidates, and
 //!   moves to another node (`migrate`): new connections are built while the old ones keep
 //!   carrying media, and the old ones are closed once the new ones do.
 
+pub mod link;
 pub mod payload;
 mod publisher;
 pub mod receiver;
@@ -36,6 +38,7 @@ pub use payload::{decode_payload, encode_payload, Payload};
 pub use receiver::TrackStats;
 pub use signaling::{LINGER, MOVE_TIMEOUT};
 
+use link::LinkLimit;
 use publisher::Publisher;
 use receiver::Received;
 use signaling::{frame_text, Connections, Negotiator, Pair};
@@ -83,6 +86,7 @@ pub struct SyntheticPeer {
     received: Arc<Received>,
     sent_packets: Arc<AtomicU64>,
     audio_level: Arc<AtomicU8>,
+    downlink: Arc<LinkLimit>,
     negotiator: Arc<Negotiator>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pub published_track_ids: Vec<String>,
@@ -146,16 +150,20 @@ impl SyntheticPeer {
             audio_level.clone(),
         )
         .map(Arc::new);
+        let downlink = Arc::new(LinkLimit::default());
         let (track_tx, track_rx) = mpsc::channel(64);
         tasks.push(tokio::spawn(receiver::receive_tracks(
             track_rx,
             received.clone(),
         )));
         let negotiator = Arc::new(Negotiator {
-            factory: Arc::new(PeerFactory::new(
-                Arc::new(SfuConfig::loopback()),
-                Arc::new(Metrics::default()),
-            )?),
+            factory: Arc::new(
+                PeerFactory::new(
+                    Arc::new(SfuConfig::loopback()),
+                    Arc::new(Metrics::default()),
+                )?
+                .with_interceptors(LinkLimit::hook(downlink.clone())),
+            ),
             out: out.clone(),
             publisher: publisher.clone(),
             received: received.clone(),
@@ -183,6 +191,7 @@ impl SyntheticPeer {
             received,
             sent_packets,
             audio_level,
+            downlink,
             negotiator,
             tasks,
             published_track_ids,
@@ -253,14 +262,25 @@ impl SyntheticPeer {
         Ok(())
     }
 
-    /// RTP packets this peer has sent (each once, however many connections it went out on).
     /// Sets the RFC 6464 audio level (0 loudest … 127 silence, the start) its audio carries.
     pub fn set_audio_level(&self, level: u8) {
         self.audio_level.store(level.min(127), Ordering::Relaxed);
     }
 
+    /// RTP packets this peer has sent (each once, however many connections it went out on).
     pub fn sent_packets(&self) -> u64 {
         self.sent_packets.load(Ordering::Relaxed)
+    }
+
+    /// Limits what this peer receives to `bps` bits per second (the excess is dropped, as on
+    /// a narrow link), or lifts the limit.
+    pub fn set_downlink_limit(&self, bps: Option<u64>) {
+        self.downlink.set(bps);
+    }
+
+    /// RTP packets the downlink limit dropped so far.
+    pub fn downlink_dropped(&self) -> u64 {
+        self.downlink.dropped()
     }
 
     /// Stops (or resumes) reading received media, as a stalled client would.

@@ -71,6 +71,10 @@ pub struct LayerStats {
     pub timestamp_regressions: u64,
     /// Frames whose VP8 picture id did not follow the previous frame's.
     pub picture_id_gaps: u64,
+    /// Packets older than one already seen (retransmissions, reordering); not counted above.
+    pub late_packets: u64,
+    /// Packets received of each layer (q, h, f).
+    pub packets_per_layer: [u64; 3],
     last_seq: Option<u16>,
     last_timestamp: Option<u32>,
     last_picture_id: Option<u16>,
@@ -85,6 +89,18 @@ impl LayerStats {
         vp8: &super::payload::Vp8Fields,
         layer: u8,
     ) {
+        if self
+            .last_seq
+            .is_some_and(|l| (seq.wrapping_sub(l) as i16) <= 0)
+        {
+            // A retransmission (answering a NACK) or a reordered packet: not the stream's
+            // progress.
+            self.late_packets += 1;
+            return;
+        }
+        if let Some(n) = self.packets_per_layer.get_mut(usize::from(layer)) {
+            *n += 1;
+        }
         if self.layer.is_some_and(|l| l != layer) {
             self.switches += 1;
             if !(vp8.frame_start && vp8.keyframe) {

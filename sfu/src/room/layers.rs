@@ -4,10 +4,12 @@
 //! dynacast — which layers each publisher needs to send at all (the others are paused at
 //! the client).
 
-use veet_core::protocol::TrackView;
+use veet_core::protocol::{TrackSource, TrackView};
 
 use super::*;
-use crate::forwarder::layer_bit;
+use crate::allocator::{self, Demand};
+use crate::bandwidth::Sample;
+use crate::forwarder::{assumed_bitrate, layer_bit};
 use crate::layer_selector::{select, Display, MAX_LAYERS};
 
 /// How often speakers are re-computed; layers are re-chosen every [`LAYER_EVERY`] ticks
@@ -71,19 +73,82 @@ impl Room {
         }
     }
 
+    /// Each of the subscriber's video tracks gets the layer its view asks for, within what its
+    /// downlink carries (see [`crate::allocator`]).
     fn allocate_for(&mut self, subscriber_id: &str) {
         let Some(p) = self.participants.get(subscriber_id) else {
             return;
         };
+        let mut video = Vec::new();
+        let mut demands = Vec::new();
+        let mut audio_bps = 0;
         for (track_id, (down, _)) in &p.down_tracks {
-            if !down.forwarder.is_video() {
+            let f = &down.forwarder;
+            if !f.is_video() {
+                audio_bps += f.bitrate();
                 continue;
             }
-            let shown = display_of(p.views.get(track_id));
-            let (now, _) = select(&down.forwarder.layers(), shown);
-            if now != down.target() && (now.is_some() || shown == Display::Hidden) {
-                tracing::debug!(subscriber = subscriber_id, track = %track_id, from = ?down.target(), to = ?now, ?shown, "layer target");
-                down.set_target(now);
+            let view = p.views.get(track_id);
+            let shown = display_of(view);
+            let (now, _) = select(&f.layers(), shown);
+            if now.is_none() && shown != Display::Hidden {
+                // Nothing known of its layers yet: leave it where it started.
+                continue;
+            }
+            let priority = if view.is_some_and(|v| v.pinned) {
+                allocator::PINNED
+            } else if f.track_info().source == TrackSource::ScreenShare {
+                allocator::SCREEN
+            } else if self.speakers.is_announced(&f.publisher_id) {
+                allocator::SPEAKER
+            } else {
+                allocator::OTHER
+            };
+            let mut cost = f.layer_costs();
+            if let Some(l) = now {
+                // The layer the view settled on may not flow yet: assume what it would cost.
+                cost[usize::from(l)].get_or_insert(assumed_bitrate(usize::from(l)));
+            }
+            demands.push(Demand {
+                priority,
+                area: view.map_or(0, |v| u64::from(v.width) * u64::from(v.height)),
+                wanted: now,
+                current: down.target(),
+                cost,
+            });
+            video.push((track_id, down, now, shown));
+        }
+        let limited = p.bandwidth.limited();
+        let granted = if limited {
+            let budget = p.bandwidth.estimate().saturating_sub(audio_bps);
+            allocator::allocate(budget, &demands)
+        } else {
+            demands.iter().map(|d| d.wanted).collect()
+        };
+        for ((track_id, down, wanted, shown), layer) in video.into_iter().zip(granted) {
+            if layer != down.target() {
+                tracing::debug!(subscriber = subscriber_id, track = %track_id, from = ?down.target(), to = ?layer, ?wanted, ?shown, limited, "layer target");
+                down.set_target(layer);
+            }
+        }
+    }
+
+    /// Feeds each subscriber's downlink counters to its estimator.
+    fn estimate_downlinks(&mut self, now: Instant) {
+        let secs = LAYER_EVERY as f64 * MEDIA_TICK.as_secs_f64();
+        for p in self.participants.values_mut() {
+            let counts = p.downlink.meter.take();
+            let before = p.bandwidth.estimate();
+            let after = p.bandwidth.update(
+                now,
+                Sample {
+                    sent_bps: (counts.bytes_sent as f64 * 8.0 / secs) as u64,
+                    lost: counts.lost,
+                    expected: counts.expected,
+                },
+            );
+            if after != before {
+                tracing::debug!(participant = %p.info.id, before, after, ?counts, "downlink estimate");
             }
         }
     }
@@ -111,6 +176,11 @@ impl Room {
 
     /// Every subscriber's layers, then what each publisher must send.
     async fn allocate_layers(&mut self) {
+        let now = Instant::now();
+        for f in self.forwarders.values() {
+            f.sample_bitrates(now);
+        }
+        self.estimate_downlinks(now);
         let ids: Vec<String> = self.participants.keys().cloned().collect();
         for id in &ids {
             self.allocate_for(id);

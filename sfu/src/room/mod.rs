@@ -9,7 +9,6 @@
 //! deadline passes, then closes them without touching shared state.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -408,12 +407,12 @@ impl Room {
         match state {
             RTCPeerConnectionState::Connected if role == PeerRole::Subscriber => {
                 if let Some(p) = self.participants.get(participant_id) {
-                    p.subscriber_connected.store(true, Ordering::Relaxed);
+                    p.downlink.set_connected(true);
                 }
             }
             RTCPeerConnectionState::Disconnected if role == PeerRole::Subscriber => {
                 if let Some(p) = self.participants.get(participant_id) {
-                    p.subscriber_connected.store(false, Ordering::Relaxed);
+                    p.downlink.set_connected(false);
                 }
             }
             RTCPeerConnectionState::Failed

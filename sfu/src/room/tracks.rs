@@ -128,7 +128,10 @@ impl Room {
                 None => match self
                     .ctx
                     .factory
-                    .build(self.peer_events(s, PeerRole::Subscriber))
+                    .build_with(
+                        self.peer_events(s, PeerRole::Subscriber),
+                        Some(s.downlink.meter.clone()),
+                    )
                     .await
                 {
                     Ok(pc) => {
@@ -152,19 +155,13 @@ impl Room {
                 return false;
             }
         };
-        let connected = match self.participants.get(subscriber_id) {
-            Some(s) => s.subscriber_connected.clone(),
+        let downlink = match self.participants.get(subscriber_id) {
+            Some(s) => s.downlink.clone(),
             None => return false,
         };
         let target = self.initial_layer(subscriber_id, forwarder);
-        let down = forwarder.subscribe(
-            subscriber_id,
-            local,
-            ssrc,
-            sender.clone(),
-            connected,
-            target,
-        );
+        let down =
+            forwarder.subscribe(subscriber_id, local, ssrc, sender.clone(), downlink, target);
         if let Some(s) = self.participants.get_mut(subscriber_id) {
             s.down_tracks.insert(track_id, (down, sender));
         }

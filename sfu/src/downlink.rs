@@ -1,0 +1,336 @@
+//! What one subscriber connection's downlink did, counted at the wire-most end of its
+//! interceptor chain by a [`DownlinkTap`]: the bytes that went out (media and retransmissions)
+//! and the loss its receiver reports say. The room reads and resets the counters on its layer
+//! tick and feeds them to a [`crate::bandwidth::BandwidthEstimator`].
+//!
+//! The tap also keeps retransmissions in proportion: NACKs are answered from each down
+//! track's send history (the NACK responder above it), but only while they ask for at most
+//! one packet in [`RETRANSMIT_SHARE`] of those sent. On a link that is already dropping
+//! packets, answering every NACK only adds to the loss.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::sansio::Protocol;
+
+/// RTP, SRTP, UDP and IP headers: what a packet costs on the wire beyond its payload.
+pub const PACKET_OVERHEAD: u64 = 60;
+/// Retransmissions answered, at most, per packet sent (a tenth of the traffic).
+pub const RETRANSMIT_SHARE: f64 = 0.1;
+/// Retransmissions that may be answered in a burst.
+const RETRANSMIT_BURST: f64 = 64.0;
+
+/// A subscriber connection as its down tracks see it: whether it is up (before DTLS there
+/// are no keys to send with) and what it carried.
+#[derive(Debug, Default)]
+pub struct Downlink {
+    pub connected: AtomicBool,
+    pub meter: Arc<DownlinkMeter>,
+}
+
+impl Downlink {
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    pub fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::Relaxed);
+    }
+}
+
+/// One subscriber connection's downlink counters, shared by its down tracks and its tap.
+#[derive(Debug, Default)]
+pub struct DownlinkMeter {
+    bytes_sent: AtomicU64,
+    lost: AtomicU64,
+    expected: AtomicU64,
+    /// Retransmissions asked for that were not answered (over the budget), in all.
+    nacks_refused: AtomicU64,
+}
+
+/// What was counted since the last [`DownlinkMeter::take`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DownlinkCounts {
+    pub bytes_sent: u64,
+    pub lost: u64,
+    pub expected: u64,
+}
+
+impl DownlinkMeter {
+    /// Retransmission requests refused so far.
+    pub fn nacks_refused(&self) -> u64 {
+        self.nacks_refused.load(Ordering::Relaxed)
+    }
+
+    /// A packet of `payload` bytes went out.
+    pub fn sent(&self, payload: usize) {
+        self.bytes_sent
+            .fetch_add(payload as u64 + PACKET_OVERHEAD, Ordering::Relaxed);
+    }
+
+    fn report(&self, lost: u64, expected: u64) {
+        self.lost.fetch_add(lost, Ordering::Relaxed);
+        self.expected.fetch_add(expected, Ordering::Relaxed);
+    }
+
+    /// The counts since the last call, resetting them.
+    pub fn take(&self) -> DownlinkCounts {
+        DownlinkCounts {
+            bytes_sent: self.bytes_sent.swap(0, Ordering::Relaxed),
+            lost: self.lost.swap(0, Ordering::Relaxed),
+            expected: self.expected.swap(0, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The last report of one stream: its extended highest sequence number and cumulative loss.
+#[derive(Debug, Clone, Copy)]
+struct Last {
+    ssrc: u32,
+    highest: u32,
+    total_lost: u32,
+}
+
+/// Turns receiver reports into loss counts per interval. Cumulative fields are differenced per
+/// stream, so every packet counts once whichever report carried it; a stream seen for the
+/// first time, or one whose numbers went backwards (a restart), only sets the base.
+#[derive(Debug, Default)]
+pub struct LossCounter {
+    last: Vec<Last>,
+}
+
+impl LossCounter {
+    /// `(lost, expected)` since the previous report of the same stream.
+    pub fn observe(&mut self, r: &ReceptionReport) -> (u64, u64) {
+        let (highest, total) = (r.last_sequence_number, r.total_lost);
+        let Some(last) = self.last.iter_mut().find(|l| l.ssrc == r.ssrc) else {
+            // Streams come and go with tracks; keep the list bounded.
+            if self.last.len() >= 512 {
+                self.last.remove(0);
+            }
+            self.last.push(Last {
+                ssrc: r.ssrc,
+                highest,
+                total_lost: total,
+            });
+            return (0, 0);
+        };
+        let expected = highest.wrapping_sub(last.highest);
+        let lost = total.wrapping_sub(last.total_lost) & 0x00ff_ffff;
+        last.highest = highest;
+        last.total_lost = total;
+        if expected == 0 || expected > 1 << 20 {
+            return (0, 0);
+        }
+        // Cumulative loss may fall (duplicates); a fall counts as none.
+        let lost = if lost > 1 << 23 { 0 } else { lost };
+        (u64::from(lost.min(expected)), u64::from(expected))
+    }
+}
+
+/// Retransmissions the link can afford: [`RETRANSMIT_SHARE`] of a token per packet sent,
+/// one per packet asked for.
+#[derive(Debug)]
+pub struct RetransmitBudget {
+    tokens: f64,
+}
+
+impl Default for RetransmitBudget {
+    fn default() -> Self {
+        Self {
+            tokens: RETRANSMIT_BURST,
+        }
+    }
+}
+
+impl RetransmitBudget {
+    /// A packet went out.
+    pub fn sent(&mut self) {
+        self.tokens = (self.tokens + RETRANSMIT_SHARE).min(RETRANSMIT_BURST);
+    }
+
+    /// Whether a NACK for `packets` packets is answered (and charged).
+    pub fn allow(&mut self, packets: usize) -> bool {
+        if self.tokens >= packets as f64 {
+            self.tokens -= packets as f64;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Sits wire-most on a subscriber connection: counts what goes out, reads receiver reports
+/// into the meter, and refuses NACKs over the retransmission budget.
+pub struct DownlinkTap {
+    meter: Arc<DownlinkMeter>,
+    counter: LossCounter,
+    budget: RetransmitBudget,
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl DownlinkTap {
+    pub fn new(meter: Arc<DownlinkMeter>) -> Self {
+        Self {
+            meter,
+            counter: LossCounter::default(),
+            budget: RetransmitBudget::default(),
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+        }
+    }
+
+    fn observe_reports(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+        let (mut lost, mut expected) = (0, 0);
+        for p in packets {
+            let any = p.as_any();
+            let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                &rr.reports
+            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                &sr.reports
+            } else {
+                continue;
+            };
+            for r in reports {
+                let (l, e) = self.counter.observe(r);
+                lost += l;
+                expected += e;
+            }
+        }
+        if expected > 0 {
+            self.meter.report(lost, expected);
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for DownlinkTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &mut msg.message.packet {
+            self.observe_reports(packets);
+            let budget = &mut self.budget;
+            let meter = &self.meter;
+            packets.retain(|p| {
+                let Some(nack) = p.as_any().downcast_ref::<TransportLayerNack>() else {
+                    return true;
+                };
+                let asked: usize = nack
+                    .nacks
+                    .iter()
+                    .map(|n| 1 + n.lost_packets.count_ones() as usize)
+                    .sum();
+                let allowed = budget.allow(asked);
+                if !allowed {
+                    meter
+                        .nacks_refused
+                        .fetch_add(asked as u64, Ordering::Relaxed);
+                }
+                allowed
+            });
+            if packets.is_empty() {
+                return Ok(());
+            }
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtp(p) = &msg.message.packet {
+            self.meter.sent(p.payload.len());
+            self.budget.sent();
+        }
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for DownlinkTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(ssrc: u32, highest: u32, total_lost: u32) -> ReceptionReport {
+        ReceptionReport {
+            ssrc,
+            last_sequence_number: highest,
+            total_lost,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn loss_is_differenced_per_stream() {
+        let mut c = LossCounter::default();
+        assert_eq!(c.observe(&report(1, 1000, 5)), (0, 0));
+        assert_eq!(c.observe(&report(2, 70_000, 0)), (0, 0));
+        assert_eq!(c.observe(&report(1, 1100, 15)), (10, 100));
+        assert_eq!(c.observe(&report(2, 70_050, 0)), (0, 50));
+        // Wrapping the extended sequence number is fine; going backwards resets.
+        assert_eq!(c.observe(&report(1, 900, 15)), (0, 0));
+        assert_eq!(c.observe(&report(1, 950, 14)), (0, 50));
+    }
+
+    #[test]
+    fn retransmissions_are_a_tenth_of_the_traffic_at_most() {
+        let mut b = RetransmitBudget::default();
+        assert!(b.allow(64), "a burst is answered");
+        assert!(!b.allow(1));
+        for _ in 0..1000 {
+            b.sent();
+        }
+        let answered = (0..1000).filter(|_| b.allow(1)).count();
+        assert_eq!(answered, 64, "the burst is the cap");
+        let mut answered = 0;
+        for _ in 0..10_000 {
+            b.sent();
+            if b.allow(1) {
+                answered += 1;
+            }
+        }
+        assert!((990..=1000).contains(&answered), "{answered}");
+    }
+
+    #[test]
+    fn the_meter_resets_on_take() {
+        let m = DownlinkMeter::default();
+        m.sent(1000);
+        m.report(3, 30);
+        assert_eq!(
+            m.take(),
+            DownlinkCounts {
+                bytes_sent: 1000 + PACKET_OVERHEAD,
+                lost: 3,
+                expected: 30
+            }
+        );
+        assert_eq!(m.take(), DownlinkCounts::default());
+    }
+}
