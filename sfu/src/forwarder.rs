@@ -29,6 +29,7 @@ use crate::down_track::{DownControl, Forwarded};
 use crate::downlink::{Downlink, PACKET_OVERHEAD};
 use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
+use crate::silence::SilenceFilter;
 use crate::vp8::Vp8Descriptor;
 
 /// Packets queued per subscriber and track before that subscriber starts losing packets:
@@ -180,8 +181,9 @@ impl TrackForwarder {
         out
     }
 
-    /// Measures each layer's bitrate since the last call (the room's layer tick). A layer that
-    /// sent nothing keeps its last figure: paused, it will cost that again when resumed.
+    /// Measures each layer's bitrate since the last call (the room's layer tick). A simulcast
+    /// layer that sent nothing keeps its last figure: paused, it will cost that again when
+    /// resumed.
     pub fn sample_bitrates(&self, now: Instant) {
         let mut sampled = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
         let elapsed = sampled.map(|t| now.saturating_duration_since(t).as_secs_f64());
@@ -191,7 +193,7 @@ impl TrackForwarder {
             let Some(secs) = elapsed.filter(|s| *s > 0.05) else {
                 continue;
             };
-            if bytes == 0 {
+            if bytes == 0 && self.is_simulcast() {
                 continue;
             }
             let measured = (bytes as f64 * 8.0 / secs) as u64;
@@ -282,6 +284,7 @@ impl TrackForwarder {
     pub async fn run(self: Arc<Self>) {
         // SSRC → layer, learnt as each layer opens; owned by this loop, so no lock.
         let mut ssrc_layers: Vec<(u32, u8)> = Vec::with_capacity(MAX_LAYERS);
+        let mut silence = SilenceFilter::default();
         while let Some(event) = self.remote.poll().await {
             match event {
                 TrackRemoteEvent::OnOpen(init) => {
@@ -299,7 +302,23 @@ impl TrackForwarder {
                     ssrc_layers.push((init.ssrc, layer));
                     tracing::debug!(track = %self.id(), rid = ?init.rid, ssrc = init.ssrc, "layer opened");
                 }
-                TrackRemoteEvent::OnRtpPacket(packet) => {
+                TrackRemoteEvent::OnRtpPacket(mut packet) => {
+                    if self.audio_level_id != 0 {
+                        let loudness = packet
+                            .header
+                            .get_extension(self.audio_level_id)
+                            .and_then(|ext| crate::speaker::loudness(&ext));
+                        if let Some(loud) = loudness {
+                            self.peak_loudness.fetch_max(loud, Ordering::Relaxed);
+                        }
+                        match silence.filter(packet.header.sequence_number, loudness) {
+                            Some(seq) => packet.header.sequence_number = seq,
+                            None => {
+                                Metrics::add(&self.metrics.silence_dropped, 1);
+                                continue;
+                            }
+                        }
+                    }
                     let ssrc = packet.header.ssrc;
                     let layer = ssrc_layers
                         .iter()
@@ -337,16 +356,7 @@ impl TrackForwarder {
                 None => (false, None),
             },
             Keyframes::H264 => (crate::h264::is_keyframe(&packet.payload), None),
-            Keyframes::Any => {
-                if self.audio_level_id != 0 {
-                    if let Some(ext) = packet.header.get_extension(self.audio_level_id) {
-                        if let Some(loud) = crate::speaker::loudness(&ext) {
-                            self.peak_loudness.fetch_max(loud, Ordering::Relaxed);
-                        }
-                    }
-                }
-                (true, None)
-            }
+            Keyframes::Any => (true, None),
         };
         // Only a layer switch must wait for a keyframe; one stream is forwarded as it comes
         // (a subscriber that starts mid-frame asks for a keyframe itself).

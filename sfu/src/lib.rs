@@ -13,6 +13,7 @@
 //! - [`downlink`], [`bandwidth`], [`allocator`]: downlink congestion control — what each
 //!   subscriber's link carries (from its receiver reports) and how that is shared among its
 //!   tracks' layers.
+//! - [`silence`]: muted microphones' silence is not forwarded.
 //! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
 //! - [`media`]: codecs, interceptors and network settings of the peer connections.
 //! - [`metrics`], [`http`]: `/metrics` and `/healthz`.
@@ -37,6 +38,7 @@ pub mod outbox;
 pub mod participant;
 pub mod rewriter;
 pub mod room;
+pub mod silence;
 pub mod speaker;
 pub mod vp8;
 

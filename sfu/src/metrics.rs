@@ -16,6 +16,8 @@ pub struct Metrics {
     pub bytes_forwarded: AtomicU64,
     /// Packets not forwarded because a subscriber's queue was full (a slow subscriber).
     pub packets_dropped: AtomicU64,
+    /// Publishers' audio packets of digital silence not forwarded (see `silence`).
+    pub silence_dropped: AtomicU64,
     /// NACKs received from subscribers (answered from the send buffer).
     pub nacks_received: AtomicU64,
     /// PLI/FIR received from subscribers.
@@ -86,6 +88,11 @@ impl Metrics {
                 "veet_sfu_packets_dropped_total",
                 "Packets dropped for slow subscribers",
                 c(&self.packets_dropped),
+            ),
+            (
+                "veet_sfu_silence_dropped_total",
+                "Audio packets of digital silence (muted microphones) not forwarded",
+                c(&self.silence_dropped),
             ),
             (
                 "veet_sfu_pushes_dropped_total",

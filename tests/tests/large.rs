@@ -282,3 +282,51 @@ async fn a_narrow_downlink_steps_down_a_layer_keeps_audio_and_recovers() {
     );
     drop(publisher);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_muted_microphones_silence_is_not_forwarded_and_numbering_stays_continuous() {
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    let ann = join(&cluster, "muted", "ann").await;
+    let ben = join(&cluster, "muted", "ben").await;
+    let audio = "audio-ann";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ben.received().get(audio).is_none_or(|s| s.packets < 20) {
+        assert!(Instant::now() < deadline, "Ann's audio never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Muted, Ann's client sends digital silence: Ben gets a packet every 400 ms or so.
+    ann.set_audio_level(SILENT);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ben.reset_received();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let muted = ben.received()[audio].clone();
+    let dropped =
+        veet_tests::cluster::metric(&cluster.metrics(0).await, "veet_sfu_silence_dropped_total")
+            .unwrap_or(0.0);
+    println!(
+        "muted 3 s: {} packets forwarded, {dropped} dropped in all, {} RTP gaps",
+        muted.packets, muted.rtp_seq_gaps
+    );
+    assert!(
+        (3..=20).contains(&muted.packets),
+        "{} packets of silence forwarded in 3 s",
+        muted.packets
+    );
+    assert!(dropped >= 100.0, "{dropped} silent packets dropped");
+    assert_eq!(muted.rtp_seq_gaps, 0, "dropping silence left gaps");
+    assert_eq!(muted.loss(), 0.0, "dropped silence counted as loss");
+
+    // Unmuted (talking quietly), everything flows again, numbered on without a gap.
+    ann.set_audio_level(veet::peer::QUIET);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ben.reset_received();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let open = ben.received()[audio].clone();
+    assert!(open.packets >= 90, "{} packets in 2 s", open.packets);
+    assert_eq!(open.rtp_seq_gaps, 0);
+    assert!(open.loss() < 0.02, "{}", open.loss());
+    // Video was never involved.
+    assert!(ben.received().get("video-ann").is_none());
+}

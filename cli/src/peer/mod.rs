@@ -43,6 +43,10 @@ use publisher::Publisher;
 use receiver::Received;
 use signaling::{frame_text, Connections, Negotiator, Pair};
 
+/// The audio level a synthetic participant starts with: an open microphone in a quiet room
+/// (−96 dBov), not speaking, not muted (the node drops digital silence, level 127).
+pub const QUIET: u8 = 96;
+
 /// What a synthetic participant sends.
 #[derive(Debug, Clone)]
 pub struct PeerOptions {
@@ -142,7 +146,7 @@ impl SyntheticPeer {
         drop(first);
         let received = Arc::new(Received::new());
         let sent_packets = Arc::new(AtomicU64::new(0));
-        let audio_level = Arc::new(AtomicU8::new(127));
+        let audio_level = Arc::new(AtomicU8::new(QUIET));
         let publisher = Publisher::new(
             &participant.identity,
             &options,
@@ -262,7 +266,8 @@ impl SyntheticPeer {
         Ok(())
     }
 
-    /// Sets the RFC 6464 audio level (0 loudest … 127 silence, the start) its audio carries.
+    /// Sets the RFC 6464 audio level (0 loudest … 127 digital silence, as a muted microphone
+    /// sends; [`QUIET`] at the start) its audio carries.
     pub fn set_audio_level(&self, level: u8) {
         self.audio_level.store(level.min(127), Ordering::Relaxed);
     }

@@ -1,6 +1,7 @@
 //! The recognisable payload of every RTP packet a synthetic participant sends.
 //!
-//! `VEET` | kind (1 byte, 0 audio / 1 + simulcast layer for video) | keyframe flag (1 byte) |
+//! `VEET` | kind (1 byte, 0 audio / 1 + simulcast layer for video) | flags (1 byte: 1 keyframe,
+//! 2 audio of digital silence, which the SFU may drop) |
 //! sequence (u64) | send time in µs since the Unix epoch (u64) | identity length (u8) |
 //! identity | padding up to the packet size (byte `i` is `i % 251`, so corruption anywhere is
 //! detected).
@@ -35,6 +36,21 @@ pub fn encode_payload(
     encode_layer_payload(video, 0, keyframe, seq, sent_us, identity, size)
 }
 
+/// [`encode_payload`] for audio; `silent` marks digital silence (see the flags byte).
+pub fn encode_audio_payload(
+    silent: bool,
+    seq: u64,
+    sent_us: u64,
+    identity: &str,
+    size: usize,
+) -> Bytes {
+    let mut b = BytesMut::from(&encode_payload(false, false, seq, sent_us, identity, size)[..]);
+    if silent {
+        b[5] = 2;
+    }
+    b.freeze()
+}
+
 /// [`encode_payload`] for one simulcast layer of a video track.
 pub fn encode_layer_payload(
     video: bool,
@@ -67,6 +83,8 @@ pub struct Payload {
     /// Simulcast layer (0 when not simulcast).
     pub layer: u8,
     pub keyframe: bool,
+    /// Audio of digital silence (a muted microphone).
+    pub silent: bool,
     pub seq: u64,
     pub sent_us: u64,
     pub identity: String,
@@ -84,6 +102,7 @@ pub fn decode_payload(b: &[u8]) -> Option<Payload> {
     let video = b[4] >= 1;
     let layer = b[4].saturating_sub(1);
     let keyframe = b[5] == 1;
+    let silent = b[5] == 2;
     let seq = u64::from_be_bytes(b[6..14].try_into().ok()?);
     let sent_us = u64::from_be_bytes(b[14..22].try_into().ok()?);
     let n = b[22] as usize;
@@ -97,6 +116,7 @@ pub fn decode_payload(b: &[u8]) -> Option<Payload> {
         video,
         layer,
         keyframe,
+        silent,
         seq,
         sent_us,
         identity,
@@ -195,11 +215,14 @@ mod tests {
                 video: true,
                 layer: 0,
                 keyframe: true,
+                silent: false,
                 seq: 42,
                 sent_us: 1234,
                 identity: "alice".into()
             }
         );
+        let silent = decode_payload(&encode_audio_payload(true, 7, 1, "bob", 100)).unwrap();
+        assert!(silent.silent && !silent.video && !silent.keyframe);
         let mut bad = b.to_vec();
         bad[200] ^= 1;
         assert!(decode_payload(&bad).is_none());

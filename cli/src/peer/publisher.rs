@@ -26,7 +26,7 @@ use webrtc::media_stream::{MediaStreamTrack, Track};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
-use super::payload::{encode_payload, now_us};
+use super::payload::{encode_audio_payload, encode_payload, now_us};
 use super::simulcast::{self, LayerClock, Tagging, RIDS};
 use super::PeerOptions;
 
@@ -225,16 +225,20 @@ impl Source {
                 continue;
             }
             for i in 0..per_tick {
-                let payload = encode_payload(
-                    video,
-                    keyframe && i == 0,
-                    seq,
-                    now_us(),
-                    &self.identity,
-                    size,
-                );
-                let mut sent = false;
                 let level = self.audio_level.load(Ordering::Relaxed).min(127);
+                let payload = if video {
+                    encode_payload(
+                        true,
+                        keyframe && i == 0,
+                        seq,
+                        now_us(),
+                        &self.identity,
+                        size,
+                    )
+                } else {
+                    encode_audio_payload(level == 127, seq, now_us(), &self.identity, size)
+                };
+                let mut sent = false;
                 for (sink, payload_type) in &ready {
                     let mut header = rtp::header::Header {
                         version: 2,

@@ -32,6 +32,14 @@ pub struct TrackStats {
     pub foreign_payloads: u64,
     pub first_seq: Option<u64>,
     pub last_seq: u64,
+    /// Packets missing next to digital silence: the SFU drops silence on purpose, so they
+    /// are not expected.
+    pub silence_skipped: u64,
+    /// Whether the latest packet was silent.
+    last_silent: bool,
+    /// RTP sequence numbers (as the SFU sent them) that skipped ahead of the previous one.
+    pub rtp_seq_gaps: u64,
+    last_rtp_seq: Option<u16>,
     /// End-to-end latency samples, µs (bounded).
     pub latencies_us: Vec<u64>,
     /// When the track was first seen on the connection now delivering it.
@@ -136,6 +144,7 @@ impl TrackStats {
     pub fn expected(&self) -> u64 {
         self.first_seq
             .map_or(0, |f| self.last_seq.saturating_sub(f) + 1)
+            .saturating_sub(self.silence_skipped)
     }
 
     /// Fraction lost among those, 0..1.
@@ -168,6 +177,7 @@ impl TrackStats {
             connection: self.connection,
             connection_since: self.connection_since,
             last_packet_at: self.last_packet_at,
+            last_rtp_seq: self.last_rtp_seq,
             layers: LayerStats {
                 layer: self.layers.layer,
                 last_seq: self.layers.last_seq,
@@ -265,6 +275,18 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
             }
         }
         s.last_packet_at = Some(now);
+        let seq = p.header.sequence_number;
+        if let Some(last) = s.last_rtp_seq {
+            let ahead = seq.wrapping_sub(last) as i16;
+            if ahead > 1 {
+                s.rtp_seq_gaps += 1;
+            }
+            if ahead > 0 {
+                s.last_rtp_seq = Some(seq);
+            }
+        } else {
+            s.last_rtp_seq = Some(seq);
+        }
         s.packets += 1;
         s.bytes += p.payload.len() as u64;
         let decoded = decode_payload(&p.payload);
@@ -275,6 +297,10 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
         match decoded {
             Some(pl) => {
                 s.publisher_identity = pl.identity;
+                if (pl.silent || s.last_silent) && s.first_seq.is_some() && pl.seq > s.last_seq {
+                    s.silence_skipped += pl.seq - s.last_seq - 1;
+                }
+                s.last_silent = pl.silent;
                 s.first_seq = Some(s.first_seq.map_or(pl.seq, |f| f.min(pl.seq)));
                 s.last_seq = s.last_seq.max(pl.seq);
                 if s.latencies_us.len() < 100_000 {
