@@ -29,7 +29,14 @@ pub struct LoadSpec {
     /// large (pinned) and the next [`SMALL_TILES`] small, the rest not at all, as a speaker
     /// view in a big room does.
     pub simulcast: bool,
+    /// Only this many publishers per room talk; the others are muted (their clients send
+    /// digital silence, as a browser with a disabled microphone track does). `None`: every
+    /// microphone is open.
+    pub talkers: Option<usize>,
 }
+
+/// The audio level of a talker (−30 dBov).
+const TALKING: u8 = 30;
 
 /// Small tiles each participant shows in a `--simulcast` run.
 pub const SMALL_TILES: usize = 9;
@@ -45,6 +52,9 @@ pub struct LoadReport {
     pub latency_p99_ms: f64,
     pub node_cpu_percent: Option<f64>,
     pub node_rss_mib: Option<f64>,
+    /// Node CPU time per forwarded packet, and memory per subscribed track.
+    pub node_us_per_packet: Option<f64>,
+    pub node_kib_per_track: Option<f64>,
     /// Participants that received nothing at all.
     pub silent_subscribers: usize,
     /// Per participant downlink, median and highest.
@@ -75,6 +85,10 @@ impl std::fmt::Display for LoadReport {
         match self.node_rss_mib {
             Some(m) => writeln!(f, "node memory: {m:.0} MiB")?,
             None => writeln!(f, "node memory: n/a (pass --node-pid)")?,
+        }
+        if let (Some(us), Some(kib)) = (self.node_us_per_packet, self.node_kib_per_track) {
+            writeln!(f, "node cpu per forwarded packet: {us:.1} µs")?;
+            writeln!(f, "node memory per subscribed track: {kib:.0} KiB")?;
         }
         write!(f, "silent subscribers: {}", self.silent_subscribers)
     }
@@ -131,7 +145,13 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
             options.publish_video = publish;
             options.video_bitrate_bps = spec.video_bitrate_bps;
             options.simulcast = spec.simulcast;
-            peers.push(SyntheticPeer::join(options).await?);
+            let peer = SyntheticPeer::join(options).await?;
+            match spec.talkers {
+                Some(n) if i < n => peer.set_audio_level(TALKING),
+                Some(_) => peer.set_audio_level(127),
+                None => {}
+            }
+            peers.push(peer);
         }
     }
     if spec.simulcast {
@@ -160,8 +180,10 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     let (mut packets, mut bytes, mut expected) = (0u64, 0u64, 0u64);
     let mut latencies = Vec::new();
     let mut downlinks = Vec::new();
+    let mut subscribed_tracks = 0usize;
     for p in &peers {
         let r = p.received();
+        subscribed_tracks += r.len();
         let got: u64 = r.values().map(|s| s.packets).sum();
         let got_bytes: u64 = r.values().map(|s| s.bytes).sum();
         downlinks.push(got_bytes as f64 * 8.0 / elapsed / 1e6);
@@ -192,6 +214,13 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
         // Linux reports CPU time in clock ticks of 1/100 s.
         report.node_cpu_percent = Some((t1 - t0) as f64 / 100.0 / elapsed * 100.0);
         report.node_rss_mib = Some(rss);
+        let cpu_secs = (t1 - t0) as f64 / 100.0;
+        if report.forwarded_pps > 0.0 {
+            report.node_us_per_packet = Some(cpu_secs * 1e6 / (report.forwarded_pps * elapsed));
+        }
+        if subscribed_tracks > 0 {
+            report.node_kib_per_track = Some(rss * 1024.0 / subscribed_tracks as f64);
+        }
     }
     for p in peers {
         p.leave().await;

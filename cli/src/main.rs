@@ -134,6 +134,10 @@ enum Command {
         /// small, the rest hidden.
         #[arg(long)]
         simulcast: bool,
+        /// Only the first N publishers of each room talk; the others are muted (they send
+        /// digital silence, which the node drops). Default: every microphone open.
+        #[arg(long)]
+        talkers: Option<usize>,
     },
     /// Create, list, show and delete rooms through the signed room API (`VEET_API_SECRET`).
     Room {
@@ -273,6 +277,7 @@ async fn main() -> anyhow::Result<()> {
             node_pid,
             video_bitrate,
             simulcast,
+            talkers,
         } => {
             let spec = veet::loadtest::LoadSpec {
                 ws_url: url,
@@ -284,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
                 node_pid,
                 video_bitrate_bps: video_bitrate,
                 simulcast,
+                talkers,
             };
             let report = veet::loadtest::run(&spec, &tokens_or_dev()).await?;
             println!("{report}");

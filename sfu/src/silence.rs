@@ -26,7 +26,7 @@ impl SilenceFilter {
         if loudness == Some(0) {
             self.silent_run = self.silent_run.saturating_add(1);
             let run = self.silent_run;
-            if run > KEEP_FIRST && (run - KEEP_FIRST) % KEEP_EVERY != 0 {
+            if run > KEEP_FIRST && !(run - KEEP_FIRST).is_multiple_of(KEEP_EVERY) {
                 self.dropped = self.dropped.wrapping_add(1);
                 return None;
             }

@@ -330,3 +330,34 @@ async fn a_muted_microphones_silence_is_not_forwarded_and_numbering_stays_contin
     // Video was never involved.
     assert!(ben.received().get("video-ann").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audio_levels_reach_subscribers_under_their_own_extension_ids() {
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    // Ann's client numbers the audio level extension 14, unlike the node's own choice.
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("ids", "ann"));
+    options.publish_video = false;
+    options.audio_level_id = Some(14);
+    let ann = SyntheticPeer::join(options).await.expect("ann joins");
+    let ben = join(&cluster, "ids", "ben").await;
+    ann.set_audio_level(LOUD);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let level = ben.received().get("audio-ann").and_then(|s| s.audio_level);
+        if level == Some(LOUD) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Ann's level never arrived under Ben's id {:?}: {level:?}",
+            ben.subscriber_audio_level_id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = ben
+        .subscriber_audio_level_id()
+        .expect("Ben negotiated audio levels");
+    println!("audio level: id 14 from Ann, id {id} to Ben");
+    assert_ne!(id, 14, "the ids must differ for this test to mean anything");
+}

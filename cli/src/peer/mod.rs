@@ -63,6 +63,9 @@ pub struct PeerOptions {
     pub refuse_codec: Option<String>,
     /// Publish video as three simulcast layers (`q`/`h`/`f`, VP8-framed).
     pub simulcast: bool,
+    /// Offer the audio level extension under this id, as a browser numbering its extensions
+    /// differently would (the node must map it to each subscriber's id).
+    pub audio_level_id: Option<u8>,
 }
 
 impl PeerOptions {
@@ -77,6 +80,7 @@ impl PeerOptions {
             packet_size: 1100,
             refuse_codec: None,
             simulcast: false,
+            audio_level_id: None,
         }
     }
 }
@@ -180,6 +184,7 @@ impl SyntheticPeer {
             tracks: track_tx,
             watcher: Mutex::new(None),
             refuse_codec: options.refuse_codec.clone(),
+            audio_level_id: options.audio_level_id,
         });
         negotiator.open_publisher().await?;
         tasks.push(tokio::spawn(negotiator.clone().run(signaling_rx)));
@@ -281,6 +286,11 @@ impl SyntheticPeer {
     /// a narrow link), or lifts the limit.
     pub fn set_downlink_limit(&self, bps: Option<u64>) {
         self.downlink.set(bps);
+    }
+
+    /// The id its subscriber connection negotiated for the audio level extension.
+    pub fn subscriber_audio_level_id(&self) -> Option<u8> {
+        Some(self.received.audio_level_id.load(Ordering::Relaxed)).filter(|&id| id != 0)
     }
 
     /// RTP packets the downlink limit dropped so far.

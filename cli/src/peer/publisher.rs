@@ -249,10 +249,10 @@ impl Source {
                         ssrc: sink.ssrc,
                         ..Default::default()
                     };
-                    let level_id = *sink
+                    let level_id = self.options.audio_level_id.or(*sink
                         .audio_level_id
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner());
+                        .unwrap_or_else(|e| e.into_inner()));
                     if let (false, Some(id)) = (video, level_id) {
                         header.extension = true;
                         header.extension_profile = rtp::header::EXTENSION_PROFILE_ONE_BYTE;

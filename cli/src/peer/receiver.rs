@@ -9,6 +9,7 @@
 //! stream would ignore the old one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ pub struct TrackStats {
     pub silence_skipped: u64,
     /// Whether the latest packet was silent.
     last_silent: bool,
+    /// The RFC 6464 level of the latest packet, read under the id this connection
+    /// negotiated for the extension.
+    pub audio_level: Option<u8>,
     /// RTP sequence numbers (as the SFU sent them) that skipped ahead of the previous one.
     pub rtp_seq_gaps: u64,
     last_rtp_seq: Option<u16>,
@@ -196,6 +200,8 @@ pub(super) struct Received {
     /// While false, received tracks are not polled at all: the client stalls as a frozen
     /// browser tab would, and its WebRTC stack backs up.
     pub(super) reading: watch::Sender<bool>,
+    /// The id the subscriber connection negotiated for the audio level extension (0: none).
+    pub(super) audio_level_id: AtomicU8,
 }
 
 impl Received {
@@ -203,6 +209,7 @@ impl Received {
         Self {
             tracks: Mutex::new(HashMap::new()),
             reading: watch::channel(true).0,
+            audio_level_id: AtomicU8::new(0),
         }
     }
 
@@ -247,6 +254,11 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
             continue;
         };
         let now = Instant::now();
+        let level_id = received.audio_level_id.load(Ordering::Relaxed);
+        let level = (level_id != 0)
+            .then(|| p.header.get_extension(level_id))
+            .flatten()
+            .and_then(|e| e.first().map(|b| b & 0x7f));
         let mut r = received.lock();
         let s = r.entry(id.clone()).or_default();
         match s.connection {
@@ -275,6 +287,9 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
             }
         }
         s.last_packet_at = Some(now);
+        if level.is_some() {
+            s.audio_level = level;
+        }
         let seq = p.header.sequence_number;
         if let Some(last) = s.last_rtp_seq {
             let ahead = seq.wrapping_sub(last) as i16;

@@ -20,7 +20,7 @@ use rtc::peer_connection::transport::RTCIceCandidateInit;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use veet_core::protocol::{ClientFrame, IceCandidate, PeerRole, ServerFrame, Signal};
-use veet_sfu::media::PeerFactory;
+use veet_sfu::media::{extension_id, PeerFactory, AUDIO_LEVEL_URI};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
@@ -94,6 +94,9 @@ pub(super) struct Negotiator {
     pub(super) watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// A codec left out of subscriber answers (see `PeerOptions::refuse_codec`).
     pub(super) refuse_codec: Option<String>,
+    /// The id publisher offers give the audio level extension (see
+    /// `PeerOptions::audio_level_id`).
+    pub(super) audio_level_id: Option<u8>,
 }
 
 struct ClientEvents {
@@ -182,7 +185,10 @@ impl Negotiator {
         let tracks = publisher.attach(&pc, generation, state_rx).await?;
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer).await?;
-        let sdp = local_sdp(&pc).await;
+        let mut sdp = local_sdp(&pc).await;
+        if let Some(id) = self.audio_level_id {
+            sdp = with_extension_id(&sdp, AUDIO_LEVEL_URI, id);
+        }
         self.send_signal(PeerRole::Publisher, Signal::Offer { sdp, tracks })
             .await
     }
@@ -324,6 +330,10 @@ impl Negotiator {
                     Some(pc) => pc,
                     None => self.open_subscriber().await?,
                 };
+                let level_id = extension_id(&sdp, AUDIO_LEVEL_URI).unwrap_or(0);
+                self.received
+                    .audio_level_id
+                    .store(level_id, Ordering::Relaxed);
                 pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
                     .await?;
                 for c in pending.remove(&PeerRole::Subscriber).unwrap_or_default() {
@@ -403,6 +413,26 @@ async fn local_sdp(pc: &Arc<dyn PeerConnection>) -> String {
         .await
         .map(|d| d.sdp)
         .unwrap_or_default()
+}
+
+/// `sdp` with the header extension `uri` renumbered to `id` (as another browser would number
+/// it).
+pub(super) fn with_extension_id(sdp: &str, uri: &str, id: u8) -> String {
+    sdp.split("\r\n")
+        .map(|line| match line.strip_prefix("a=extmap:") {
+            Some(rest) if rest.split_whitespace().nth(1) == Some(uri) => {
+                let (_, tail) = rest.split_once(' ').unwrap_or(("", rest));
+                let direction = rest
+                    .split_once(' ')
+                    .and_then(|(n, _)| n.split_once('/'))
+                    .map(|(_, d)| format!("/{d}"))
+                    .unwrap_or_default();
+                format!("a=extmap:{id}{direction} {tail}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// `sdp` without codec `name` (its payload types, and their RTX, fmtp and feedback lines),
