@@ -6,6 +6,7 @@ import { displayedSizes } from "../src/layout/displayed";
 import { pageOf } from "../src/layout/paging";
 import { chooseSpotlight, effectiveLayout, followSpeaker } from "../src/layout/spotlight";
 import { tileCapFor } from "../src/layout/tileCap";
+import { resolvePin } from "../src/layout/pin";
 
 describe("tileCapFor", () => {
   it("gives bigger windows more tiles: 4, 9, 16, 25", () => {
@@ -112,5 +113,24 @@ describe("displayedSizes", () => {
   it("a track shown twice counts at its largest", () => {
     const m = displayedSizes([v("a", 200, 100), v("a", 800, 450, true, true)], false, 1);
     expect(m.get("a")).toEqual({ width: 800, height: 450, pinned: true });
+  });
+});
+
+describe("resolvePin", () => {
+  const tiles = [
+    { id: "p1", identity: "alice" },
+    { id: "p2", identity: "bob" },
+  ];
+  it("keeps the pinned participant", () => {
+    expect(resolvePin({ id: "p2", identity: "bob" }, tiles)).toBe("p2");
+    expect(resolvePin(null, tiles)).toBeNull();
+  });
+  it("follows the same person when they rejoin under a new id", () => {
+    const rejoined = [tiles[0], { id: "p9", identity: "bob" }];
+    expect(resolvePin({ id: "p2", identity: "bob" }, rejoined)).toBe("p9");
+  });
+  it("drops the pin when they are gone", () => {
+    expect(resolvePin({ id: "p2", identity: "bob" }, [tiles[0]])).toBeNull();
+    expect(resolvePin({ id: "p2" }, [tiles[0], { id: "p9", identity: "bob" }])).toBeNull();
   });
 });

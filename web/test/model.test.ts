@@ -26,7 +26,7 @@ describe("remoteView", () => {
     ]);
     const v = remoteView([bob], media);
     expect(v.tiles).toEqual([
-      { id: "PA_b", name: "Bob", isSelf: false, video: cam, audioMuted: false },
+      { id: "PA_b", identity: "guest-PA_b", name: "Bob", isSelf: false, video: cam, audioMuted: false },
     ]);
     expect(v.shares).toEqual([{ participantId: "PA_b", name: "Bob", isSelf: false, track: scr }]);
     expect(v.audio).toEqual([mic]);

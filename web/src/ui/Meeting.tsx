@@ -113,6 +113,7 @@ export function Meeting({ code, name, session, media }: Props) {
   );
   const selfTile: TileModel<Track> = {
     id: state.self?.id ?? "self",
+    identity: state.self?.identity,
     name,
     isSelf: true,
     video: media.camera,

@@ -6,6 +6,8 @@ import type { RemoteMedia, TrackLike, UnsupportedTrack } from "../session";
 
 export interface TileModel<T> {
   id: string;
+  /** Who the token says this is (stays the same when they rejoin under a new id). */
+  identity?: string;
   name: string;
   isSelf: boolean;
   video: T | null;
@@ -67,6 +69,7 @@ export function remoteView<T extends TrackLike>(
     const camBad = p.tracks.find((t) => t.kind === "video" && !screenIds.has(t.id) && unsupported[t.id]);
     tiles.push({
       id: p.id,
+      identity: p.identity,
       name: p.name,
       isSelf: false,
       video: camera && !camInfo?.muted ? camera : null,

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { SpeakerLevel } from "../protocol.gen";
 import { tileCapFor } from "../layout/tileCap";
+import { resolvePin, type Pin } from "../layout/pin";
 import { chooseSpotlight, effectiveLayout, followSpeaker, type LayoutChoice } from "../layout/spotlight";
 
 function useWindowSize() {
@@ -17,7 +18,7 @@ function useWindowSize() {
 }
 
 interface Input {
-  tiles: { id: string; isSelf: boolean }[];
+  tiles: { id: string; identity?: string; isSelf: boolean }[];
   shareCount: number;
   speakers: SpeakerLevel[];
   selfId: string | null;
@@ -25,17 +26,27 @@ interface Input {
 
 export function useStageLayout({ tiles, shareCount, speakers, selfId }: Input) {
   const [choice, setChoice] = useState<LayoutChoice>("auto");
-  const [pin, setPin] = useState<string | null>(null);
+  const [pin, setPin] = useState<Pin | null>(null);
   const { w, h } = useWindowSize();
 
   const ids = tiles.map((t) => t.id);
-  // Someone who left (or re-joined under a new id) is no longer pinned.
-  const pinnedId = pin !== null && ids.includes(pin) ? pin : null;
+  // Someone who left is no longer pinned; someone who rejoined under a new id still is.
+  const pinnedId = resolvePin(pin, tiles);
   const lastSpeaker = useRef<string | null>(null);
   const speakerId = followSpeaker(lastSpeaker.current, speakers, selfId, ids);
   lastSpeaker.current = speakerId;
 
-  const togglePin = useCallback((id: string) => setPin((cur) => (cur === id ? null : id)), []);
+  const tilesNow = useRef(tiles);
+  tilesNow.current = tiles;
+  const togglePin = useCallback(
+    (id: string) =>
+      setPin((cur) => {
+        const now = tilesNow.current;
+        if (resolvePin(cur, now) === id) return null;
+        return { id, identity: now.find((t) => t.id === id)?.identity };
+      }),
+    [],
+  );
   const chooseLayout = useCallback((c: LayoutChoice) => {
     setChoice(c);
     // Grid means equal tiles: a pin would put one large again.
