@@ -8,7 +8,8 @@ use anyhow::bail;
 use veet_core::protocol::{ClientFrame, Grants, TrackView};
 use veet_core::token::TokenAuthority;
 
-use crate::peer::{PeerOptions, SyntheticPeer};
+use crate::peer::janus::JanusPeer;
+use crate::peer::{PeerOptions, SyntheticPeer, TrackStats};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -33,6 +34,46 @@ pub struct LoadSpec {
     /// digital silence, as a browser with a disabled microphone track does). `None`: every
     /// microphone is open.
     pub talkers: Option<usize>,
+    /// Drive a Janus VideoRoom at this WebSocket URL instead of Veet (same participants),
+    /// sending media from this local address.
+    pub janus_url: Option<String>,
+    pub janus_bind_ip: std::net::IpAddr,
+}
+
+/// A participant of either SFU.
+enum Participant {
+    Veet(SyntheticPeer),
+    Janus(JanusPeer),
+}
+
+impl Participant {
+    fn received(&self) -> std::collections::HashMap<String, TrackStats> {
+        match self {
+            Self::Veet(p) => p.received(),
+            Self::Janus(p) => p.received(),
+        }
+    }
+
+    fn reset_received(&self) {
+        match self {
+            Self::Veet(p) => p.reset_received(),
+            Self::Janus(p) => p.reset_received(),
+        }
+    }
+
+    fn time_to_first_media(&self) -> Option<Duration> {
+        match self {
+            Self::Veet(p) => p.time_to_first_media(),
+            Self::Janus(p) => p.time_to_first_media(),
+        }
+    }
+
+    async fn leave(self) {
+        match self {
+            Self::Veet(p) => p.leave().await,
+            Self::Janus(p) => p.leave().await,
+        }
+    }
 }
 
 /// The audio level of a talker (−30 dBov).
@@ -57,6 +98,10 @@ pub struct LoadReport {
     pub node_kib_per_track: Option<f64>,
     /// Participants that received nothing at all.
     pub silent_subscribers: usize,
+    /// From WebSocket open to the first remote media packet, for participants who joined a
+    /// room that already had a publisher: median and 99th percentile, ms.
+    pub join_p50_ms: f64,
+    pub join_p99_ms: f64,
     /// Per participant downlink, median and highest.
     pub downlink_p50_mbps: f64,
     pub downlink_max_mbps: f64,
@@ -73,6 +118,11 @@ impl std::fmt::Display for LoadReport {
             self.downlink_p50_mbps, self.downlink_max_mbps
         )?;
         writeln!(f, "loss: {:.3} %", self.loss_percent)?;
+        writeln!(
+            f,
+            "join to first media p50/p99: {:.0} ms / {:.0} ms",
+            self.join_p50_ms, self.join_p99_ms
+        )?;
         writeln!(
             f,
             "latency p50/p99: {:.2} ms / {:.2} ms",
@@ -145,18 +195,27 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
             options.publish_video = publish;
             options.video_bitrate_bps = spec.video_bitrate_bps;
             options.simulcast = spec.simulcast;
+            if let Some(url) = &spec.janus_url {
+                // Janus rooms are numbers: one per room of the run.
+                let room = 1000 + r as u64;
+                peers.push(Participant::Janus(
+                    JanusPeer::join(url, spec.janus_bind_ip, room, &identity, &options).await?,
+                ));
+                continue;
+            }
             let peer = SyntheticPeer::join(options).await?;
             match spec.talkers {
                 Some(n) if i < n => peer.set_audio_level(TALKING),
                 Some(_) => peer.set_audio_level(127),
                 None => {}
             }
-            peers.push(peer);
+            peers.push(Participant::Veet(peer));
         }
     }
     if spec.simulcast {
         let per_room = spec.publishers + spec.subscribers;
         for (n, p) in peers.iter().enumerate() {
+            let Participant::Veet(p) = p else { continue };
             p.send(&ClientFrame::View {
                 tracks: speaker_view(n % per_room, spec.publishers),
             })
@@ -164,6 +223,16 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
         }
     }
     tokio::time::sleep(spec.warmup).await;
+    // Everyone but each room's first participant joined a room with a publisher in it.
+    let per_room = spec.publishers + spec.subscribers;
+    let mut joins: Vec<u64> = peers
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % per_room != 0 && spec.publishers > 0)
+        .filter_map(|(_, p)| p.time_to_first_media())
+        .map(|d| d.as_micros() as u64)
+        .collect();
+    joins.sort_unstable();
     for p in &peers {
         p.reset_received();
     }
@@ -208,6 +277,8 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
     } else {
         100.0 * (1.0 - packets as f64 / expected as f64)
     };
+    report.join_p50_ms = percentile(&joins, 0.50);
+    report.join_p99_ms = percentile(&joins, 0.99);
     report.latency_p50_ms = percentile(&latencies, 0.50);
     report.latency_p99_ms = percentile(&latencies, 0.99);
     if let (Some((t0, _)), Some((t1, rss))) = (before, after) {

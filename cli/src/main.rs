@@ -138,6 +138,16 @@ enum Command {
         /// digital silence, which the node drops). Default: every microphone open.
         #[arg(long)]
         talkers: Option<usize>,
+        /// `veet` (default) or `janus`: which SFU to drive.
+        #[arg(long, default_value = "veet")]
+        target: String,
+        /// Janus's WebSocket URL (for `--target janus`), e.g. ws://127.0.0.1:8188
+        #[arg(long)]
+        janus_url: Option<String>,
+        /// The local address media to Janus goes from (Janus gathers no loopback
+        /// candidates: bench-vs-janus.sh runs it in a network namespace).
+        #[arg(long, default_value = "127.0.0.1")]
+        janus_bind_ip: std::net::IpAddr,
     },
     /// Create, list, show and delete rooms through the signed room API (`VEET_API_SECRET`).
     Room {
@@ -278,7 +288,17 @@ async fn main() -> anyhow::Result<()> {
             video_bitrate,
             simulcast,
             talkers,
+            target,
+            janus_url,
+            janus_bind_ip,
         } => {
+            let janus_url = match target.as_str() {
+                "veet" => None,
+                "janus" => Some(
+                    janus_url.ok_or_else(|| anyhow::anyhow!("--target janus needs --janus-url"))?,
+                ),
+                other => anyhow::bail!("unknown --target {other}: veet or janus"),
+            };
             let spec = veet::loadtest::LoadSpec {
                 ws_url: url,
                 rooms,
@@ -290,6 +310,8 @@ async fn main() -> anyhow::Result<()> {
                 video_bitrate_bps: video_bitrate,
                 simulcast,
                 talkers,
+                janus_url,
+                janus_bind_ip,
             };
             let report = veet::loadtest::run(&spec, &tokens_or_dev()).await?;
             println!("{report}");

@@ -8,11 +8,13 @@
 //!   tell when the SFU's keyframe request reached the publisher.
 //! - `publisher`: the logical tracks, which outlive peer connections.
 //! - [`receiver`]: per-track stats of what arrived ([`TrackStats`]).
+//! - [`janus`]: the same participant against Janus's VideoRoom, for side-by-side benchmarks.
 //! - [`link`]: a rate limit on what the peer receives, to test congestion control.
 //! - `signaling`: the two peer connections, the SFU's offers, answers and candidates, and
 //!   moves to another node (`migrate`): new connections are built while the old ones keep
 //!   carrying media, and the old ones are closed once the new ones do.
 
+pub mod janus;
 pub mod link;
 pub mod payload;
 mod publisher;
@@ -98,11 +100,14 @@ pub struct SyntheticPeer {
     negotiator: Arc<Negotiator>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pub published_track_ids: Vec<String>,
+    /// When the WebSocket connect began.
+    opened_at: Instant,
 }
 
 impl SyntheticPeer {
     /// Connects, joins and (per `options`) starts publishing. Returns once `joined` arrived.
     pub async fn join(options: PeerOptions) -> anyhow::Result<Self> {
+        let opened_at = Instant::now();
         let url = format!("{}?token={}", options.ws_url, options.token);
         let (socket, _) = tokio_tungstenite::connect_async(&url)
             .await
@@ -204,6 +209,7 @@ impl SyntheticPeer {
             negotiator,
             tasks,
             published_track_ids,
+            opened_at,
         })
     }
 
@@ -218,6 +224,17 @@ impl SyntheticPeer {
         for s in self.received.lock().values_mut() {
             s.reset();
         }
+    }
+
+    /// From the WebSocket connect to the first remote media packet (on the first connection
+    /// that delivered any); `None` until one arrived.
+    pub fn time_to_first_media(&self) -> Option<Duration> {
+        self.received
+            .lock()
+            .values()
+            .filter_map(|s| s.first_packet_at)
+            .min()
+            .map(|t| t.saturating_duration_since(self.opened_at))
     }
 
     /// The longest gap between two packets of any received track since the last reset,

@@ -55,6 +55,8 @@ pub struct TrackStats {
     pub connection: Option<u64>,
     /// When that connection delivered its first packet of this track.
     pub connection_since: Option<Instant>,
+    /// Arrival of the very first packet of this track (kept by [`reset`](Self::reset)).
+    pub first_packet_at: Option<Instant>,
     /// Arrival of the latest packet (kept by [`reset`](Self::reset)).
     pub last_packet_at: Option<Instant>,
     /// The longest time between two consecutive packets since the last reset (an interval
@@ -181,6 +183,7 @@ impl TrackStats {
             connection: self.connection,
             connection_since: self.connection_since,
             last_packet_at: self.last_packet_at,
+            first_packet_at: self.first_packet_at,
             last_rtp_seq: self.last_rtp_seq,
             layers: LayerStats {
                 layer: self.layers.layer,
@@ -224,12 +227,21 @@ pub(super) async fn receive_tracks(
     received: Arc<Received>,
 ) {
     while let Some((generation, track)) = tracks.recv().await {
-        tokio::spawn(receive_track(generation, track, received.clone()));
+        let received = received.clone();
+        tokio::spawn(async move {
+            let id = track.track_id().await;
+            receive_track(generation, id, track, received).await
+        });
     }
 }
 
-async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: Arc<Received>) {
-    let id = track.track_id().await;
+/// Reads one track into `received` under `id`.
+pub(super) async fn receive_track(
+    generation: u64,
+    id: String,
+    track: Arc<dyn TrackRemote>,
+    received: Arc<Received>,
+) {
     let stream_id = track.stream_id().await;
     let video = track.kind().await == RtpCodecKind::Video;
     let seen_at = Instant::now();
@@ -287,6 +299,7 @@ async fn receive_track(generation: u64, track: Arc<dyn TrackRemote>, received: A
             }
         }
         s.last_packet_at = Some(now);
+        s.first_packet_at.get_or_insert(now);
         if level.is_some() {
             s.audio_level = level;
         }
