@@ -392,10 +392,7 @@ impl JanusPeer {
     /// From the WebSocket connect to the first remote media packet.
     pub fn time_to_first_media(&self) -> Option<Duration> {
         self.received
-            .lock()
-            .values()
-            .filter_map(|s| s.first_packet_at)
-            .min()
+            .first_packet_at()
             .map(|t| t.saturating_duration_since(self.opened_at))
     }
 

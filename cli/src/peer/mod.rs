@@ -230,10 +230,7 @@ impl SyntheticPeer {
     /// that delivered any); `None` until one arrived.
     pub fn time_to_first_media(&self) -> Option<Duration> {
         self.received
-            .lock()
-            .values()
-            .filter_map(|s| s.first_packet_at)
-            .min()
+            .first_packet_at()
             .map(|t| t.saturating_duration_since(self.opened_at))
     }
 

@@ -216,6 +216,11 @@ impl Received {
         }
     }
 
+    /// When the first packet of any track arrived.
+    pub(super) fn first_packet_at(&self) -> Option<Instant> {
+        self.lock().values().filter_map(|s| s.first_packet_at).min()
+    }
+
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TrackStats>> {
         self.tracks.lock().unwrap_or_else(|e| e.into_inner())
     }
