@@ -8,17 +8,16 @@
 //! one packet in [`RETRANSMIT_SHARE`] of those sent. On a link that is already dropping
 //! packets, answering every NACK only adds to the loss.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::interceptor::{Packet, TaggedPacket};
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
-use rtc::sansio::Protocol;
+
+use crate::tap::PacketTap;
 
 /// RTP, SRTP, UDP and IP headers: what a packet costs on the wire beyond its payload.
 pub const PACKET_OVERHEAD: u64 = 60;
@@ -173,8 +172,6 @@ pub struct DownlinkTap {
     meter: Arc<DownlinkMeter>,
     counter: LossCounter,
     budget: RetransmitBudget,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
 impl DownlinkTap {
@@ -183,8 +180,6 @@ impl DownlinkTap {
             meter,
             counter: LossCounter::default(),
             budget: RetransmitBudget::default(),
-            read: VecDeque::new(),
-            write: VecDeque::new(),
         }
     }
 
@@ -211,66 +206,40 @@ impl DownlinkTap {
     }
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for DownlinkTap {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &mut msg.message.packet {
-            self.observe_reports(packets);
-            let budget = &mut self.budget;
-            let meter = &self.meter;
-            packets.retain(|p| {
-                let Some(nack) = p.as_any().downcast_ref::<TransportLayerNack>() else {
-                    return true;
-                };
-                let asked: usize = nack
-                    .nacks
-                    .iter()
-                    .map(|n| 1 + n.lost_packets.count_ones() as usize)
-                    .sum();
-                let allowed = budget.allow(asked);
-                if !allowed {
-                    meter
-                        .nacks_refused
-                        .fetch_add(asked as u64, Ordering::Relaxed);
-                }
-                allowed
-            });
-            if packets.is_empty() {
-                return Ok(());
+impl PacketTap for DownlinkTap {
+    fn read(&mut self, msg: &mut TaggedPacket) -> bool {
+        let Packet::Rtcp(packets) = &mut msg.message.packet else {
+            return true;
+        };
+        self.observe_reports(packets);
+        let budget = &mut self.budget;
+        let meter = &self.meter;
+        packets.retain(|p| {
+            let Some(nack) = p.as_any().downcast_ref::<TransportLayerNack>() else {
+                return true;
+            };
+            let asked: usize = nack
+                .nacks
+                .iter()
+                .map(|n| 1 + n.lost_packets.count_ones() as usize)
+                .sum();
+            let allowed = budget.allow(asked);
+            if !allowed {
+                meter
+                    .nacks_refused
+                    .fetch_add(asked as u64, Ordering::Relaxed);
             }
-        }
-        self.read.push_back(msg);
-        Ok(())
+            allowed
+        });
+        !packets.is_empty()
     }
 
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+    fn write(&mut self, msg: &TaggedPacket) {
         if let Packet::Rtp(p) = &msg.message.packet {
             self.meter.sent(p.payload.len());
             self.budget.sent();
         }
-        self.write.push_back(msg);
-        Ok(())
     }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for DownlinkTap {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! - [`silence`]: muted microphones' silence is not forwarded.
 //! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
 //! - [`media`]: codecs, interceptors and network settings of the peer connections.
+//! - [`tap`]: the pass-through interceptor the node's own chain members are built on.
 //! - [`metrics`], [`http`]: `/metrics` and `/healthz`.
 //! - [`config`]: `VEET_SFU_*` settings.
 
@@ -40,6 +41,7 @@ pub mod rewriter;
 pub mod room;
 pub mod silence;
 pub mod speaker;
+pub mod tap;
 pub mod vp8;
 
 pub use config::SfuConfig;

@@ -1,13 +1,11 @@
 //! Building peer connections: codecs, interceptors (NACK/RTX, RTCP reports, TWCC, and a tap
 //! that hands keyframe requests to the SFU), network settings.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{Attribute, Packet, Registry, Slot, TaggedPacket};
 use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
@@ -22,13 +20,13 @@ use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
-use rtc::sansio::Protocol;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 use webrtc::runtime::Runtime;
 
 use crate::config::SfuConfig;
 use crate::downlink::{DownlinkMeter, DownlinkTap};
 use crate::metrics::Metrics;
+use crate::tap::{PacketTap, Tap};
 
 /// The RFC 6464 client-to-mixer audio level header extension.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -179,11 +177,16 @@ impl PeerFactory {
         )?;
         let registry = interceptors(&mut media)?;
         // Application-most slot: every interceptor has seen inbound RTCP before the tap.
-        let mut registry = registry.with(Slot::from(14_000), RtcpTap::new(self.metrics.clone()));
+        let mut registry = registry.with(
+            Slot::from(14_000),
+            Tap::new(RtcpTap {
+                metrics: self.metrics.clone(),
+            }),
+        );
         if let Some(meter) = downlink {
             // Wire-side of the NACK responder: it sees the retransmissions go out and the
             // NACKs come in before the responder does.
-            registry = registry.with(Slot::from(3_500), DownlinkTap::new(meter));
+            registry = registry.with(Slot::from(3_500), Tap::new(DownlinkTap::new(meter)));
         }
         if let Some(hook) = &self.extra_interceptors {
             registry = hook(registry);
@@ -257,70 +260,32 @@ fn interceptors(media: &mut MediaEngine) -> anyhow::Result<Registry> {
 }
 
 /// Counts NACKs and hands PLI/FIR to the application, so the SFU can forward keyframe
-/// requests from subscribers to publishers. Everything else passes untouched.
+/// requests from subscribers to publishers. Other RTCP stops here; RTP passes untouched.
 struct RtcpTap {
     metrics: Arc<Metrics>,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
-impl RtcpTap {
-    fn new(metrics: Arc<Metrics>) -> Self {
-        Self {
-            metrics,
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-        }
-    }
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpTap {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            let mut keyframe_requests = Vec::new();
-            for p in packets {
-                let any = p.as_any();
-                if any.is::<TransportLayerNack>() {
-                    Metrics::add(&self.metrics.nacks_received, 1);
-                } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-                    keyframe_requests.push(p.clone());
-                }
+impl PacketTap for RtcpTap {
+    fn read(&mut self, msg: &mut TaggedPacket) -> bool {
+        let Packet::Rtcp(packets) = &msg.message.packet else {
+            return true;
+        };
+        let mut keyframe_requests = Vec::new();
+        for p in packets {
+            let any = p.as_any();
+            if any.is::<TransportLayerNack>() {
+                Metrics::add(&self.metrics.nacks_received, 1);
+            } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                keyframe_requests.push(p.clone());
             }
-            if keyframe_requests.is_empty() {
-                return Ok(());
-            }
-            msg.message.packet = Packet::Rtcp(keyframe_requests);
-            msg.message.add(Attribute::DeliverToApplication);
         }
-        self.read.push_back(msg);
-        Ok(())
+        if keyframe_requests.is_empty() {
+            return false;
+        }
+        msg.message.packet = Packet::Rtcp(keyframe_requests);
+        msg.message.add(Attribute::DeliverToApplication);
+        true
     }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for RtcpTap {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]

@@ -379,14 +379,12 @@ impl JanusPeer {
 
     /// What each received track delivered, by `<feed>-<kind>`.
     pub fn received(&self) -> HashMap<String, TrackStats> {
-        self.received.lock().clone()
+        self.received.snapshot()
     }
 
     /// Forgets what was received so far.
     pub fn reset_received(&self) {
-        for s in self.received.lock().values_mut() {
-            s.reset();
-        }
+        self.received.reset();
     }
 
     /// From the WebSocket connect to the first remote media packet.

@@ -3,15 +3,14 @@
 //! chain. RTP it drops never reaches the NACK generator or the receiver reports, so the node
 //! sees it exactly as loss on a narrow link.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rtc::interceptor::{Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
-use rtc::sansio::Protocol;
+use rtc::interceptor::{Packet, Registry, Slot, TaggedPacket};
 use veet_sfu::downlink::PACKET_OVERHEAD;
 use veet_sfu::media::RegistryHook;
+use veet_sfu::tap::{PacketTap, Tap};
 
 /// How much a burst may exceed the rate: this much time's worth of bytes.
 const BURST_SECS: f64 = 0.25;
@@ -40,7 +39,7 @@ impl LinkLimit {
     /// Adds a policer on `limit` to every chain the factory builds.
     pub fn hook(limit: Arc<LinkLimit>) -> RegistryHook {
         Arc::new(move |registry: Registry| {
-            registry.with(Slot::from(500), PolicedLink::new(limit.clone()))
+            registry.with(Slot::from(500), Tap::new(PolicedLink::new(limit.clone())))
         })
     }
 }
@@ -50,8 +49,6 @@ struct PolicedLink {
     limit: Arc<LinkLimit>,
     tokens: f64,
     last: Option<Instant>,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
 impl PolicedLink {
@@ -60,8 +57,6 @@ impl PolicedLink {
             limit,
             tokens: 0.0,
             last: None,
-            read: VecDeque::new(),
-            write: VecDeque::new(),
         }
     }
 
@@ -88,44 +83,18 @@ impl PolicedLink {
     }
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for PolicedLink {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtp(p) = &msg.message.packet {
-            let bytes = p.payload.len() as u64 + PACKET_OVERHEAD;
-            if !self.admit(msg.now, bytes) {
-                self.limit.dropped.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
+impl PacketTap for PolicedLink {
+    fn read(&mut self, msg: &mut TaggedPacket) -> bool {
+        let Packet::Rtp(p) = &msg.message.packet else {
+            return true;
+        };
+        let bytes = p.payload.len() as u64 + PACKET_OVERHEAD;
+        let admitted = self.admit(msg.now, bytes);
+        if !admitted {
+            self.limit.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        self.read.push_back(msg);
-        Ok(())
+        admitted
     }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for PolicedLink {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]

@@ -216,14 +216,12 @@ impl SyntheticPeer {
     /// A snapshot of what each received track delivered, by track id (the publisher's track
     /// id, which a move to another node keeps: see [`receiver`]).
     pub fn received(&self) -> HashMap<String, TrackStats> {
-        self.received.lock().clone()
+        self.received.snapshot()
     }
 
     /// Forgets what was received so far (to measure a window): see [`TrackStats::reset`].
     pub fn reset_received(&self) {
-        for s in self.received.lock().values_mut() {
-            s.reset();
-        }
+        self.received.reset();
     }
 
     /// From the WebSocket connect to the first remote media packet (on the first connection

@@ -216,6 +216,18 @@ impl Received {
         }
     }
 
+    /// A copy of every track's stats.
+    pub(super) fn snapshot(&self) -> HashMap<String, TrackStats> {
+        self.lock().clone()
+    }
+
+    /// Forgets the counts of every track (see [`TrackStats::reset`]).
+    pub(super) fn reset(&self) {
+        for s in self.lock().values_mut() {
+            s.reset();
+        }
+    }
+
     /// When the first packet of any track arrived.
     pub(super) fn first_packet_at(&self) -> Option<Instant> {
         self.lock().values().filter_map(|s| s.first_packet_at).min()
