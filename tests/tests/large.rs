@@ -140,21 +140,21 @@ async fn show(peer: &SyntheticPeer, track: &str, width: u32, height: u32, pinned
     peer.send(&view).await.expect("view sent");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn layer_switches_follow_the_view_at_keyframes_with_continuous_numbering() {
-    veet_tests::init_tracing();
-    let cluster = Cluster::start(1).await;
-    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("layers", "pub"));
+/// A simulcast publisher (audio and q/h/f video) and a viewer that publishes nothing, in
+/// `room`.
+async fn simulcast_pair(cluster: &Cluster, room: &str) -> (SyntheticPeer, SyntheticPeer) {
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token(room, "pub"));
     options.simulcast = true;
     let publisher = SyntheticPeer::join(options).await.expect("pub joins");
-    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("layers", "sub"));
+    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token(room, "sub"));
     options.publish_audio = false;
     options.publish_video = false;
     let viewer = SyntheticPeer::join(options).await.expect("sub joins");
-    let track = "video-pub";
+    (publisher, viewer)
+}
 
-    // The track arrives (at the default layer), then a thumbnail gets q, a pinned tile f, and
-    // a thumbnail again q.
+/// Waits until `viewer` receives `track` at some simulcast layer.
+async fn wait_simulcast(viewer: &SyntheticPeer, track: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while viewer
         .received()
@@ -164,10 +164,22 @@ async fn layer_switches_follow_the_view_at_keyframes_with_continuous_numbering()
     {
         assert!(
             Instant::now() < deadline,
-            "the simulcast track never arrived"
+            "the simulcast track {track} never arrived"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn layer_switches_follow_the_view_at_keyframes_with_continuous_numbering() {
+    veet_tests::init_tracing();
+    let cluster = Cluster::start(1).await;
+    let (publisher, viewer) = simulcast_pair(&cluster, "layers").await;
+    let track = "video-pub";
+
+    // The track arrives (at the default layer), then a thumbnail gets q, a pinned tile f, and
+    // a thumbnail again q.
+    wait_simulcast(&viewer, track).await;
     show(&viewer, track, 320, 180, false).await;
     wait_layer(&viewer, track, 0).await;
     let switched = Instant::now();
@@ -212,26 +224,11 @@ async fn wait_layer_at_most(peer: &SyntheticPeer, track: &str, layer: u8) -> Dur
 async fn a_narrow_downlink_steps_down_a_layer_keeps_audio_and_recovers() {
     veet_tests::init_tracing();
     let cluster = Cluster::start(1).await;
-    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("narrow", "pub"));
-    options.simulcast = true;
-    let publisher = SyntheticPeer::join(options).await.expect("pub joins");
-    let mut options = PeerOptions::new(cluster.ws_url(), cluster.token("narrow", "sub"));
-    options.publish_audio = false;
-    options.publish_video = false;
-    let viewer = SyntheticPeer::join(options).await.expect("sub joins");
+    let (publisher, viewer) = simulcast_pair(&cluster, "narrow").await;
     let (video, audio) = ("video-pub", "audio-pub");
 
     // Pinned, it gets the top layer (≈ 1.1 Mbit/s, with ≈ 0.55 for the middle one).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while viewer
-        .received()
-        .get(video)
-        .and_then(|s| s.layers.layer)
-        .is_none()
-    {
-        assert!(Instant::now() < deadline, "the video never arrived");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_simulcast(&viewer, video).await;
     show(&viewer, video, 1280, 720, true).await;
     wait_layer(&viewer, video, 2).await;
 
