@@ -74,15 +74,40 @@ done
 
 figure() { grep -E "^$2" <<<"$1" | head -1 | sed "s#^$2##" | grep -oE "[0-9]+(\.[0-9]+)?" | head -1; }
 
+# One `veet loadtest` run against `veet` or `janus`; its report.
+load() {
+  local target=$1; shift
+  if [[ $target == veet ]]; then
+    RUST_LOG=error "$veet" loadtest --url "ws://127.0.0.1:$port/ws" --node-pid "$pid" "$@" 2>&1 || true
+  else
+    RUST_LOG=error "$veet" loadtest --url "ws://127.0.0.1:$port/ws" --node-pid "$jpid" \
+      --target janus --janus-url "ws://$ns_ip:$jport" --janus-bind-ip "$host_ip" "$@" 2>&1 || true
+  fi
+}
+
+# The largest room (n publishers, everyone receiving everyone) `target` holds under 1 % loss:
+# n grows until a run loses 1 % or more. Prints n and that run's figures.
+largest() {
+  local target=$1 best=0 at="" n out loss
+  for n in ${ROOM_SIZES:-8 12 16 20 24 28 32}; do
+    out=$(load "$target" --duration "${PROBE:-10s}" --rooms 1 --publishers "$n")
+    loss=$(figure "$out" "loss:" || true)
+    if [[ -z "$loss" ]] || ! awk "BEGIN{exit !($loss < 1)}"; then
+      echo "  $target: $n publishers lost ${loss:-everything}%" >&2
+      break
+    fi
+    best=$n
+    at="$(figure "$out" "forwarded:" || true) packets/s, cpu $(figure "$out" "node cpu:" || true)%, loss $loss%"
+  done
+  echo "$best ($at)"
+}
+
 scenario() {
   local name=$1; shift
   echo "=== $name, $duration"
   local v j
-  v=$(RUST_LOG=error "$veet" loadtest --url "ws://127.0.0.1:$port/ws" --node-pid "$pid" \
-    --duration "$duration" "$@" 2>&1 || true)
-  j=$(RUST_LOG=error "$veet" loadtest --url "ws://127.0.0.1:$port/ws" --node-pid "$jpid" \
-    --target janus --janus-url "ws://$ns_ip:$jport" --janus-bind-ip "$host_ip" \
-    --duration "$duration" "$@" 2>&1 || true)
+  v=$(load veet --duration "$duration" "$@")
+  j=$(load janus --duration "$duration" "$@")
   printf '%-32s %14s %14s %8s\n' "" veet janus veet/janus
   for key in "forwarded:" "node cpu:" "node cpu per forwarded packet:" "loss:" \
     "latency p50/p99:" "join to first media p50/p99:" "node memory per subscribed track:"; do
@@ -106,3 +131,9 @@ scenario() {
 scenario "1 room × 10 publishers" --rooms 1 --publishers 10
 scenario "1 publisher → 50 subscribers" --rooms 1 --publishers 1 --subscribers 50
 scenario "10 rooms × 4 publishers" --rooms 10 --publishers 4
+
+echo "=== largest room under 1 % loss, ${PROBE:-10s} per size"
+lv=$(largest veet)
+lj=$(largest janus)
+printf '%-32s %s\n' "veet: publishers" "$lv" "janus: publishers" "$lj"
+awk -v a="${lv%% *}" -v b="${lj%% *}" 'BEGIN{if (b > 0) printf "%-32s %.2f\n", "veet/janus", a / b}'

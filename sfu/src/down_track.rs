@@ -1,48 +1,32 @@
-//! One published track flowing to one subscriber: a task that takes the forwarder's packets
-//! of the layers it wants, runs them through its [`RtpRewriter`] (layer switches at
-//! keyframes, continuous numbering), sets the subscriber's SSRC and payload type and writes
-//! them; it passes the subscriber's keyframe requests up to the publisher for the layer it
-//! forwards, and asks for the target layer's keyframe while a switch waits for one.
+//! One published track flowing to one subscriber, as the room holds it: the [`DownTrack`]
+//! handle sets the layer it should get, and its task does what must not happen per packet —
+//! it looks up what the subscriber's sender negotiated (payload type, extension ids) for the
+//! forwarder's [`DownPath`], and passes the subscriber's keyframe requests up to the
+//! publisher for the layer being forwarded. The packets themselves never pass through it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
-use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::rtp_transceiver::RtpSender;
 
-use crate::downlink::Downlink;
+use crate::down_path::{Binding, DownPath};
+use crate::fanout::Change;
 use crate::forwarder::{layer_bit, TrackForwarder};
 use crate::metrics::Metrics;
-use crate::rewriter::{Incoming, Rewrite, RtpRewriter, Verdict};
-use crate::vp8::Vp8Descriptor;
 
-/// While a switch waits for its keyframe, ask again this often (the forwarder's own limit
-/// per layer still applies, shared by every subscriber).
-const KEYFRAME_ASK: Duration = Duration::from_millis(300);
 /// `AtomicU8` encoding of "no layer".
 const NONE: u8 = u8::MAX;
+/// While the sender is not bound its feedback cannot be read: look again this often.
+const UNBOUND_RETRY: Duration = Duration::from_millis(100);
 
-/// One packet of one layer, as the forwarder hands it to a down track.
-pub struct Forwarded {
-    pub layer: u8,
-    /// The first packet of a keyframe (always set for audio and codecs we do not parse).
-    pub keyframe: bool,
-    /// Forwarding may start here: a keyframe for simulcast, any packet of a single stream.
-    pub keyframe_start: bool,
-    pub vp8: Option<Vp8Descriptor>,
-    pub at: Instant,
-    pub packet: rtp::Packet,
-}
-
-/// What the room and the forwarder share with a down track's task, lock-free.
+/// What the room shares with a down path, lock-free.
 pub struct DownControl {
     target: AtomicU8,
     current: AtomicU8,
@@ -59,7 +43,7 @@ fn decode(v: u8) -> Option<u8> {
 }
 
 impl DownControl {
-    pub fn new(target: Option<u8>) -> Self {
+    pub(crate) fn new(target: Option<u8>) -> Self {
         Self {
             target: AtomicU8::new(encode(target)),
             current: AtomicU8::new(NONE),
@@ -72,17 +56,17 @@ impl DownControl {
         self.mask.load(Ordering::Relaxed)
     }
 
-    fn target(&self) -> Option<u8> {
+    pub(crate) fn target(&self) -> Option<u8> {
         decode(self.target.load(Ordering::Relaxed))
     }
 
-    fn current(&self) -> Option<u8> {
+    pub(crate) fn current(&self) -> Option<u8> {
         decode(self.current.load(Ordering::Relaxed))
     }
 
     fn set_target(&self, layer: Option<u8>) {
         self.target.store(encode(layer), Ordering::Relaxed);
-        // The task updates the mask on its next packet, but a new target's packets must
+        // The path updates the mask on its next packet, but a new target's packets must
         // reach it first.
         self.mask.store(
             layer_bit(layer)
@@ -95,7 +79,7 @@ impl DownControl {
         );
     }
 
-    fn forwarding(&self, current: Option<u8>, target: Option<u8>) {
+    pub(crate) fn forwarding(&self, current: Option<u8>, target: Option<u8>) {
         self.current.store(encode(current), Ordering::Relaxed);
         self.mask
             .store(layer_bit(current) | layer_bit(target), Ordering::Relaxed);
@@ -105,37 +89,44 @@ impl DownControl {
 /// One track flowing to one subscriber; dropping it stops the flow.
 pub struct DownTrack {
     pub forwarder: Arc<TrackForwarder>,
-    subscriber_id: String,
+    key: u64,
+    changes: mpsc::Sender<Change>,
     control: Arc<DownControl>,
     task: tokio::task::JoinHandle<()>,
 }
 
+/// What a [`DownTrack`] is made of: the subscriber's track and sender, and its SSRC.
+pub struct DownTrackParts {
+    pub local: Arc<TrackLocalStaticRTP>,
+    pub sender: Arc<dyn RtpSender>,
+    pub ssrc: u32,
+}
+
 impl DownTrack {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn spawn(
+    /// Hands `path` to the forwarder's loop and starts the task that serves it.
+    pub(crate) fn start(
         forwarder: Arc<TrackForwarder>,
-        subscriber_id: &str,
+        changes: mpsc::Sender<Change>,
+        path: DownPath,
         control: Arc<DownControl>,
-        rx: mpsc::Receiver<Forwarded>,
-        local: Arc<TrackLocalStaticRTP>,
-        sender: Arc<dyn RtpSender>,
-        ssrc: u32,
-        downlink: Arc<Downlink>,
+        bind_wanted: Arc<Notify>,
+        parts: DownTrackParts,
     ) -> Self {
-        let writer = DownWriter {
-            forwarder: forwarder.clone(),
-            local,
-            sender,
-            ssrc,
-            payload_type: None,
-            extension_map: Vec::new(),
-            downlink,
-        };
-        let rewriter = RtpRewriter::new(forwarder.codec.clock_rate);
-        let task = tokio::spawn(down_track_loop(writer, rewriter, control.clone(), rx));
+        let key = path.key;
+        // The loop is gone once the track ended: then there is nothing to forward anyway.
+        let _ = changes.send(Change::Attach(path));
+        let task = tokio::spawn(down_track_task(
+            forwarder.clone(),
+            key,
+            changes.clone(),
+            control.clone(),
+            bind_wanted,
+            parts,
+        ));
         Self {
             forwarder,
-            subscriber_id: subscriber_id.to_owned(),
+            key,
+            changes,
             control,
             task,
         }
@@ -158,67 +149,35 @@ impl DownTrack {
 
 impl Drop for DownTrack {
     fn drop(&mut self) {
-        self.forwarder.detach(&self.subscriber_id);
+        let _ = self.changes.send(Change::Detach(self.key));
         self.task.abort();
     }
 }
 
-async fn down_track_loop(
-    mut out: DownWriter,
-    mut rewriter: RtpRewriter,
+/// Looks the sender's parameters up whenever the path asks (first packet, renegotiation),
+/// and relays the subscriber's keyframe requests.
+async fn down_track_task(
+    forwarder: Arc<TrackForwarder>,
+    key: u64,
+    changes: mpsc::Sender<Change>,
     control: Arc<DownControl>,
-    mut rx: mpsc::Receiver<Forwarded>,
+    bind_wanted: Arc<Notify>,
+    parts: DownTrackParts,
 ) {
-    let forwarder = out.forwarder.clone();
-    let local = out.local.clone();
-    let mut asked: Option<Instant> = None;
-    // `poll` answers `None` at once while the track is unbound; listen again once a write
-    // succeeds (the track is bound then).
-    let mut listening = true;
+    let DownTrackParts { local, sender, .. } = parts;
+    // `poll` answers `None` at once while the track is unbound.
+    let mut readable = true;
     loop {
         tokio::select! {
-            item = rx.recv() => {
-                let Some(item) = item else { break };
-                if !out.downlink.is_connected() {
-                    continue;
-                }
-                let target = control.target();
-                if target != rewriter.target() {
-                    tracing::debug!(track = %forwarder.id(), ?target, current = ?rewriter.current(), "down track target");
-                    rewriter.set_target(target);
-                }
-                let was = rewriter.current();
-                let verdict = rewriter.rewrite(item.at, &Incoming {
-                    layer: item.layer,
-                    sequence_number: item.packet.header.sequence_number,
-                    timestamp: item.packet.header.timestamp,
-                    keyframe_start: item.keyframe_start,
-                    picture_id: item.vp8.and_then(|d| d.picture_id),
-                    tl0_pic_idx: item.vp8.and_then(|d| d.tl0_pic_idx),
-                });
-                if rewriter.current() != was {
-                    tracing::debug!(track = %forwarder.id(), from = ?was, to = ?rewriter.current(), seq = item.packet.header.sequence_number, "down track switched layer");
-                }
-                control.forwarding(rewriter.current(), rewriter.target());
-                if was.is_none() && rewriter.current().is_some() && !item.keyframe {
-                    // Started (or resumed) mid-stream: the decoder needs a keyframe first.
-                    if let Some(layer) = rewriter.current() {
-                        asked = Some(item.at);
-                        forwarder.request_keyframe(layer);
-                    }
-                } else if let Some(layer) = rewriter.wants_keyframe() {
-                    if asked.is_none_or(|t| item.at.saturating_duration_since(t) >= KEYFRAME_ASK) {
-                        asked = Some(item.at);
-                        forwarder.request_keyframe(layer);
-                    }
-                }
-                if let Verdict::Forward(rewrite) = verdict {
-                    if out.write(item.packet, rewrite, item.vp8).await {
-                        listening = true;
-                    }
+            () = bind_wanted.notified() => {
+                let binding = binding(&sender, &forwarder).await;
+                readable = true;
+                if changes.send(Change::Bound(key, binding)).is_err() {
+                    break;
                 }
             }
-            event = local.poll(), if listening => match event {
+            () = tokio::time::sleep(UNBOUND_RETRY), if !readable => readable = true,
+            event = local.poll(), if readable => match event {
                 Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
                     let wants_keyframe = packets.iter().any(|p| {
                         let a = p.as_any();
@@ -227,102 +186,27 @@ async fn down_track_loop(
                     if wants_keyframe {
                         Metrics::add(&forwarder.metrics().keyframe_requests_received, 1);
                         // The subscriber lost what it decodes now: that layer's keyframe.
-                        if let Some(layer) = rewriter.current() {
+                        if let Some(layer) = control.current() {
                             forwarder.request_keyframe(layer);
                         }
                     }
                 }
                 Some(_) => {}
-                None => listening = false,
+                // Not bound (yet, or any more): nothing to read until it is.
+                None => readable = false,
             },
         }
     }
 }
 
-struct DownWriter {
-    forwarder: Arc<TrackForwarder>,
-    local: Arc<TrackLocalStaticRTP>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    payload_type: Option<u8>,
-    /// Publisher's extension id → this subscriber's, for the extensions kept.
-    extension_map: Vec<(u8, u8)>,
-    downlink: Arc<Downlink>,
-}
-
-impl DownWriter {
-    /// Writes one packet with the rewriter's fields; whether it went out.
-    async fn write(
-        &mut self,
-        mut packet: rtp::Packet,
-        rewrite: Rewrite,
-        vp8: Option<Vp8Descriptor>,
-    ) -> bool {
-        if self.payload_type.is_none() {
-            self.payload_type = negotiated_payload_type(&self.sender, &self.forwarder.codec).await;
-            self.extension_map = extension_map(&self.sender, &self.forwarder).await;
-        }
-        let Some(pt) = self.payload_type else {
-            return false;
-        };
-        packet.header.ssrc = self.ssrc;
-        packet.header.payload_type = pt;
-        packet.header.sequence_number = rewrite.sequence_number;
-        packet.header.timestamp = rewrite.timestamp;
-        if let (Some((picture_id, tl0)), Some(d)) = (rewrite.vp8, vp8) {
-            // Only after a layer switch do the ids differ: then this subscriber needs its
-            // own copy of the payload.
-            let mut payload = packet.payload.to_vec();
-            d.rewrite(&mut payload, picture_id, tl0);
-            packet.payload = Bytes::from(payload);
-        }
-        // Extension ids are per connection (Chrome's audio transport-cc is 3 towards us, 4 on
-        // our subscriber leg): the end-to-end ones (audio level, video orientation) are kept
-        // under the subscriber's ids; the hop-by-hop ones (transport-cc, abs-send-time, MID,
-        // RID) our own interceptors write.
-        let map = &self.extension_map;
-        packet
-            .header
-            .extensions
-            .retain_mut(|e| match map.iter().find(|(from, _)| *from == e.id) {
-                Some((_, to)) => {
-                    e.id = *to;
-                    true
-                }
-                None => false,
-            });
-        packet.header.extensions_padding = 0;
-        if packet.header.extensions.is_empty() {
-            packet.header.extension = false;
-            packet.header.extension_profile = 0;
-        } else {
-            packet.header.extension = true;
-            if packet
-                .header
-                .extensions
-                .iter()
-                .all(|e| e.id <= 14 && e.payload.len() <= 16)
-            {
-                packet.header.extension_profile = rtp::header::EXTENSION_PROFILE_ONE_BYTE;
-            } else {
-                packet.header.extension_profile = rtp::header::EXTENSION_PROFILE_TWO_BYTE;
-            }
-        }
-        let bytes = packet.payload.len() as u64;
-        let metrics = self.forwarder.metrics();
-        match self.local.write_rtp(packet).await {
-            Ok(()) => {
-                Metrics::add(&metrics.packets_forwarded, 1);
-                Metrics::add(&metrics.bytes_forwarded, bytes);
-                true
-            }
-            // Unbound, or renegotiated with another payload type: look it up again.
-            Err(_) => {
-                self.payload_type = None;
-                false
-            }
-        }
-    }
+/// What `sender` negotiated for `forwarder`'s codec and extensions, once it has.
+async fn binding(sender: &Arc<dyn RtpSender>, forwarder: &TrackForwarder) -> Option<Binding> {
+    let payload_type = negotiated_payload_type(sender, &forwarder.codec).await?;
+    let extension_map = extension_map(sender, forwarder).await;
+    Some(Binding {
+        payload_type,
+        extension_map,
+    })
 }
 
 /// For each extension `forwarder` keeps, the publisher's id → the id this sender negotiated

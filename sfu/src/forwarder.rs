@@ -1,15 +1,14 @@
 //! Forwarding one published track to its subscribers.
 //!
 //! A [`TrackForwarder`] reads the publisher's RTP — one stream, or one per simulcast layer
-//! (told apart by SSRC, named by RID) — and hands each packet to the subscribers whose
-//! [`DownTrack`] wants that layer, through a bounded queue with `try_send`: a subscriber that
-//! cannot keep up loses its own packets (counted) and never slows the others. The hot path
-//! takes one uncontended read lock to snapshot the subscriber list, reads each subscriber's
-//! wanted-layer mask from an atomic, and allocates nothing beyond the packet clone the send
-//! API needs.
+//! (told apart by SSRC, named by RID) — and, in the same loop, hands each packet to the
+//! [`DownPath`] of every subscriber that wants that layer ([`FanOut`]). Each path rewrites
+//! the header and queues the packet on the subscriber's connection without waiting: a
+//! subscriber that cannot keep up loses its own packets (counted) and never slows the
+//! others. No task, channel hop or lock per subscriber; the payload is shared.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -17,35 +16,28 @@ use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use veet_core::protocol::{TrackInfo, TrackKind};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::down_path::{DownPath, Forwarded};
 pub use crate::down_track::{negotiated_payload_type, DownTrack};
-use crate::down_track::{DownControl, Forwarded};
+use crate::down_track::{DownControl, DownTrackParts};
 use crate::downlink::{Downlink, PACKET_OVERHEAD};
+use crate::fanout::{Change, FanOut};
 use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
 use crate::silence::SilenceFilter;
 use crate::vp8::Vp8Descriptor;
 
-/// Packets queued per subscriber and track before that subscriber starts losing packets:
-/// about half a second of 1.5 Mbit/s video.
-const DOWN_QUEUE: usize = 256;
 /// Keyframe requests for one layer are at most this frequent, whoever asks.
 const PLI_INTERVAL: Duration = Duration::from_millis(500);
 /// A layer with no packet for this long is not being sent (paused, or dropped by the
 /// publisher's encoder under load).
 const LAYER_IDLE: Duration = Duration::from_millis(1500);
-
-struct Subscriber {
-    id: String,
-    tx: mpsc::Sender<Forwarded>,
-    control: Arc<DownControl>,
-}
 
 /// One simulcast layer (or the only stream) of a track.
 #[derive(Default)]
@@ -95,7 +87,10 @@ pub struct TrackForwarder {
     started: Instant,
     /// When the layers' bitrates were last sampled.
     sampled: Mutex<Option<Instant>>,
-    subscribers: RwLock<Arc<Vec<Subscriber>>>,
+    /// Down paths reach the loop through this; the loop takes the [`FanOut`] when it starts.
+    changes: mpsc::Sender<Change>,
+    fan_out: Mutex<Option<FanOut>>,
+    next_key: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
@@ -117,6 +112,7 @@ impl TrackForwarder {
         };
         let layers: [Layer; MAX_LAYERS] = Default::default();
         layers[0].ssrc.store(media_ssrc, Ordering::Relaxed);
+        let (changes, receiver) = mpsc::channel();
         Arc::new(Self {
             info: Mutex::new(info),
             publisher_id,
@@ -130,7 +126,9 @@ impl TrackForwarder {
             forwarded_extensions: Mutex::new(Vec::new()),
             started: Instant::now(),
             sampled: Mutex::new(None),
-            subscribers: RwLock::new(Arc::new(Vec::new())),
+            changes,
+            fan_out: Mutex::new(Some(FanOut::new(receiver))),
+            next_key: AtomicU64::new(1),
             metrics,
         })
     }
@@ -282,6 +280,14 @@ impl TrackForwarder {
 
     /// Reads the publisher's packets until the track ends, fanning them out.
     pub async fn run(self: Arc<Self>) {
+        let Some(mut fan) = self
+            .fan_out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return;
+        };
         // SSRC → layer, learnt as each layer opens; owned by this loop, so no lock.
         let mut ssrc_layers: Vec<(u32, u8)> = Vec::with_capacity(MAX_LAYERS);
         let mut silence = SilenceFilter::default();
@@ -324,20 +330,18 @@ impl TrackForwarder {
                         .iter()
                         .find(|(s, _)| *s == ssrc)
                         .map_or(0, |(_, l)| *l);
-                    self.fan_out(layer, packet);
+                    fan.apply_changes();
+                    self.fan_out(&mut fan, layer, &packet);
                 }
                 TrackRemoteEvent::OnEnded => break,
                 _ => {}
             }
         }
-        // Dropping the senders ends every down track's task.
-        *self.subscribers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Vec::new());
+        fan.flush(&self.metrics, Instant::now(), true);
     }
 
-    fn fan_out(&self, layer: u8, packet: rtp::Packet) {
+    fn fan_out(self: &Arc<Self>, fan: &mut FanOut, layer: u8, packet: &rtp::Packet) {
         let at = Instant::now();
-        Metrics::add(&self.metrics.packets_received, 1);
-        Metrics::add(&self.metrics.bytes_received, packet.payload.len() as u64);
         let l = &self.layers[usize::from(layer)];
         l.last_ms.store(self.millis(at), Ordering::Relaxed);
         l.bytes.fetch_add(
@@ -362,60 +366,20 @@ impl TrackForwarder {
         // (a subscriber that starts mid-frame asks for a keyframe itself).
         let keyframe = keyframe_start;
         let keyframe_start = keyframe_start || !self.is_simulcast();
-        let bit = 1u8 << layer;
-        let subscribers = self
-            .subscribers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for s in subscribers.iter() {
-            if s.control.mask() & bit == 0 {
-                continue;
-            }
-            let item = Forwarded {
-                layer,
-                keyframe,
-                keyframe_start,
-                vp8,
-                at,
-                packet: packet.clone(),
-            };
-            if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(item) {
-                Metrics::add(&self.metrics.packets_dropped, 1);
+        let keyframes = fan.forward(&Forwarded {
+            layer,
+            keyframe,
+            keyframe_start,
+            vp8,
+            at,
+            packet,
+        });
+        for layer in 0..MAX_LAYERS as u8 {
+            if keyframes & (1 << layer) != 0 {
+                self.request_keyframe(layer);
             }
         }
-    }
-
-    /// Swaps in a new subscriber list: everyone but `subscriber_id`, plus `add` for it.
-    /// Copy-on-write, so the packet path only ever clones an `Arc`.
-    fn replace_subscriber(
-        &self,
-        subscriber_id: &str,
-        add: Option<(mpsc::Sender<Forwarded>, Arc<DownControl>)>,
-    ) {
-        let mut guard = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
-        let mut next: Vec<Subscriber> = guard
-            .iter()
-            .filter(|s| s.id != subscriber_id)
-            .map(|s| Subscriber {
-                id: s.id.clone(),
-                tx: s.tx.clone(),
-                control: s.control.clone(),
-            })
-            .collect();
-        if let Some((tx, control)) = add {
-            next.push(Subscriber {
-                id: subscriber_id.to_owned(),
-                tx,
-                control,
-            });
-        }
-        *guard = Arc::new(next);
-    }
-
-    /// Stops forwarding to a subscriber.
-    pub fn detach(&self, subscriber_id: &str) {
-        self.replace_subscriber(subscriber_id, None);
+        fan.flush(&self.metrics, at, false);
     }
 
     /// Asks the publisher for a keyframe of `layer`, at most once per [`PLI_INTERVAL`]; a
@@ -514,18 +478,30 @@ impl TrackForwarder {
         downlink: Arc<Downlink>,
         target: Option<u8>,
     ) -> DownTrack {
-        let (tx, rx) = mpsc::channel(DOWN_QUEUE);
         let control = Arc::new(DownControl::new(target));
-        self.replace_subscriber(subscriber_id, Some((tx, control.clone())));
-        DownTrack::spawn(
-            self.clone(),
-            subscriber_id,
-            control,
-            rx,
-            local,
-            sender,
-            ssrc,
+        let bind_wanted = Arc::new(Notify::new());
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(track = %self.id(), subscriber = subscriber_id, key, ssrc, "down track");
+        let path = DownPath::new(
+            key,
+            control.clone(),
             downlink,
+            local.clone(),
+            ssrc,
+            self.codec.clock_rate,
+            bind_wanted.clone(),
+        );
+        DownTrack::start(
+            self.clone(),
+            self.changes.clone(),
+            path,
+            control,
+            bind_wanted,
+            DownTrackParts {
+                local,
+                sender,
+                ssrc,
+            },
         )
     }
 }

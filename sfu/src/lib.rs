@@ -9,7 +9,8 @@
 //! - [`directory`]: the node's rooms by code; holds signals that arrive before their `Join`.
 //! - [`migration`]: moving rooms to other nodes (drain, a dead node's rooms, restore).
 //! - [`participant`]: a participant's peer connections and their event handler.
-//! - [`forwarder`]: one published track fanned out to its subscribers.
+//! - [`forwarder`]: one published track fanned out to its subscribers, by the [`fanout`] of
+//!   its [`down_path`]s in the loop that reads it; [`down_track`] is the room's handle on one.
 //! - [`downlink`], [`bandwidth`], [`allocator`]: downlink congestion control — what each
 //!   subscriber's link carries (from its receiver reports) and how that is shared among its
 //!   tracks' layers.
@@ -24,8 +25,10 @@ pub mod allocator;
 pub mod bandwidth;
 pub mod config;
 pub mod directory;
+pub mod down_path;
 pub mod down_track;
 pub mod downlink;
+pub mod fanout;
 pub mod forwarder;
 pub mod h264;
 pub mod http;
