@@ -12,7 +12,19 @@ import { RustFunction } from './rust-function';
 import { Secrets } from './secrets';
 
 /** The client → server actions; each gets its own route so metrics and logs split by action. */
-export const ACTIONS = ['join', 'leave', 'signal', 'mute', 'chat', 'ping', 'view'] as const;
+export const ACTIONS = [
+  'join',
+  'leave',
+  'signal',
+  'mute',
+  'chat',
+  'ping',
+  'view',
+  'mute_participant',
+  'remove_participant',
+  'lock_meeting',
+  'end_meeting',
+] as const;
 
 export const STAGE_NAME = 'prod';
 

@@ -5,6 +5,7 @@
 //! - [`routing`]: connections, rooms, the SFU node registry and node inboxes, in Redis or in memory.
 //! - [`departure`]: what happens when a participant leaves, whoever notices.
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
+//! - [`rate`]: rate limits as token buckets (GCRA), kept in the routing store.
 //! - [`room_code`]: Meet-style room codes.
 //! - [`signature`]: HMAC signatures of room API requests and webhooks.
 //! - [`webhook`]: outgoing webhooks, queued and delivered at least once.
@@ -12,6 +13,7 @@
 pub mod departure;
 pub mod gateway;
 pub mod protocol;
+pub mod rate;
 pub mod room_code;
 pub mod routing;
 pub mod signature;

@@ -205,13 +205,38 @@ pub enum ClientFrame {
     /// How the client displays the tracks it receives (replaces what it said before for the
     /// listed tracks; tracks never described are treated as displayed large).
     View { tracks: Vec<TrackView> },
+    /// Host (`room_admin`): mute one of another participant's tracks, or all of them when
+    /// `track_id` is absent. The node stops forwarding it until its owner unmutes.
+    MuteParticipant {
+        participant_id: String,
+        #[serde(default)]
+        #[ts(optional)]
+        track_id: Option<String>,
+    },
+    /// Host: remove a participant for the rest of the meeting.
+    RemoveParticipant { participant_id: String },
+    /// Host: lock the meeting (only hosts may join) or unlock it.
+    LockMeeting { locked: bool },
+    /// Host: end the meeting for everyone.
+    EndMeeting {},
 }
 
 impl ClientFrame {
     /// Every action a client may send; the API Gateway routes besides `$connect`,
     /// `$disconnect` and `$default`.
-    pub const ACTIONS: [&'static str; 7] =
-        ["join", "leave", "signal", "mute", "chat", "ping", "view"];
+    pub const ACTIONS: [&'static str; 11] = [
+        "join",
+        "leave",
+        "signal",
+        "mute",
+        "chat",
+        "ping",
+        "view",
+        "mute_participant",
+        "remove_participant",
+        "lock_meeting",
+        "end_meeting",
+    ];
 }
 
 /// Why a request failed. The serialized name is a stable machine-readable code.
@@ -256,6 +281,10 @@ pub enum ErrorCode {
     UnknownConnection,
     /// Too many frames too fast.
     RateLimited,
+    /// Only hosts (`room_admin`) may do this.
+    Forbidden,
+    /// A host locked the meeting: no one new may join.
+    MeetingLocked,
     /// The same identity joined the room from another connection; this one is closed.
     Replaced,
     /// A room admin (or the room API) removed this participant.
@@ -283,6 +312,8 @@ pub enum ErrorCode {
 pub enum CloseReason {
     /// Deleted through the room API or by an admin.
     Deleted,
+    /// A host ended the meeting for everyone.
+    Ended,
     /// Its SFU node is shutting down; rejoin to continue on another node.
     NodeDraining,
     /// Its SFU node died; rejoin to continue on another node.
@@ -335,6 +366,18 @@ pub enum ServerFrame {
         participant_id: String,
         track_id: String,
         muted: bool,
+        /// The host who muted it, when it was not its owner.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<String>,
+    },
+    /// A host locked or unlocked the meeting.
+    MeetingLocked {
+        locked: bool,
+        /// The host's participant id (absent when done through the room API).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<String>,
     },
     Chat {
         /// Unique id, so clients can de-duplicate after a reconnect.
@@ -349,6 +392,10 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+        /// With `rate_limited`: when the action may be tried again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        retry_after_ms: Option<u32>,
     },
     RoomClosed {
         reason: CloseReason,
@@ -388,6 +435,16 @@ impl ServerFrame {
         ServerFrame::Error {
             code,
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// A `rate_limited` error frame that says when to retry.
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            retry_after_ms: Some(u32::try_from(retry_after.as_millis()).unwrap_or(u32::MAX)),
         }
     }
 

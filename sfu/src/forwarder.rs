@@ -28,6 +28,7 @@ pub use crate::down_track::{negotiated_payload_type, DownTrack};
 use crate::down_track::{DownControl, DownTrackParts};
 use crate::downlink::{Downlink, PACKET_OVERHEAD};
 use crate::fanout::{Change, FanOut};
+use crate::hold::HoldGate;
 use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
 use crate::silence::SilenceFilter;
@@ -77,6 +78,8 @@ pub struct TrackForwarder {
     layers: [Layer; MAX_LAYERS],
     keyframes: Keyframes,
     simulcast: AtomicBool,
+    /// Muted by its owner or a host: the loop forwards none of its packets (see [`HoldGate`]).
+    held: AtomicBool,
     /// The publisher's audio level extension id (0: none), and the peak loudness since the
     /// room last read it.
     audio_level_id: u8,
@@ -121,6 +124,7 @@ impl TrackForwarder {
             layers,
             keyframes,
             simulcast: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             audio_level_id: audio_level_id.unwrap_or(0),
             peak_loudness: AtomicU8::new(0),
             forwarded_extensions: Mutex::new(Vec::new()),
@@ -140,6 +144,19 @@ impl TrackForwarder {
 
     pub fn id(&self) -> String {
         self.track_info().id
+    }
+
+    /// Stops (`true`) or resumes forwarding the track; a resumed video track asks its
+    /// publisher for a keyframe to restart on.
+    pub fn set_held(self: &Arc<Self>, held: bool) {
+        let was = self.held.swap(held, Ordering::Relaxed);
+        if was && !held {
+            for layer in 0..MAX_LAYERS as u8 {
+                if self.layers[usize::from(layer)].ssrc.load(Ordering::Relaxed) != 0 {
+                    self.request_keyframe(layer);
+                }
+            }
+        }
     }
 
     pub fn is_video(&self) -> bool {
@@ -291,6 +308,7 @@ impl TrackForwarder {
         // SSRC → layer, learnt as each layer opens; owned by this loop, so no lock.
         let mut ssrc_layers: Vec<(u32, u8)> = Vec::with_capacity(MAX_LAYERS);
         let mut silence = SilenceFilter::default();
+        let mut hold = HoldGate::default();
         while let Some(event) = self.remote.poll().await {
             match event {
                 TrackRemoteEvent::OnOpen(init) => {
@@ -331,7 +349,7 @@ impl TrackForwarder {
                         .find(|(s, _)| *s == ssrc)
                         .map_or(0, |(_, l)| *l);
                     fan.apply_changes();
-                    self.fan_out(&mut fan, layer, &packet);
+                    self.fan_out(&mut fan, &mut hold, layer, &mut packet);
                 }
                 TrackRemoteEvent::OnEnded => break,
                 _ => {}
@@ -340,7 +358,13 @@ impl TrackForwarder {
         fan.flush(&self.metrics, Instant::now(), true);
     }
 
-    fn fan_out(self: &Arc<Self>, fan: &mut FanOut, layer: u8, packet: &rtp::Packet) {
+    fn fan_out(
+        self: &Arc<Self>,
+        fan: &mut FanOut,
+        hold: &mut HoldGate,
+        layer: u8,
+        packet: &mut rtp::Packet,
+    ) {
         let at = Instant::now();
         let l = &self.layers[usize::from(layer)];
         l.last_ms.store(self.millis(at), Ordering::Relaxed);
@@ -362,6 +386,14 @@ impl TrackForwarder {
             Keyframes::H264 => (crate::h264::is_keyframe(&packet.payload), None),
             Keyframes::Any => (true, None),
         };
+        let held = self.held.load(Ordering::Relaxed);
+        match hold.filter(held, layer, packet.header.sequence_number) {
+            Some(seq) => packet.header.sequence_number = seq,
+            None => {
+                Metrics::add(&self.metrics.muted_dropped, 1);
+                return;
+            }
+        }
         // Only a layer switch must wait for a keyframe; one stream is forwarded as it comes
         // (a subscriber that starts mid-frame asks for a keyframe itself).
         let keyframe = keyframe_start;

@@ -31,6 +31,7 @@ pub mod downlink;
 pub mod fanout;
 pub mod forwarder;
 pub mod h264;
+pub mod hold;
 pub mod http;
 pub mod layer_selector;
 pub mod media;

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub packets_dropped: AtomicU64,
     /// Publishers' audio packets of digital silence not forwarded (see `silence`).
     pub silence_dropped: AtomicU64,
+    /// Packets of muted tracks not forwarded (see `hold`).
+    pub muted_dropped: AtomicU64,
     /// NACKs received from subscribers (answered from the send buffer).
     pub nacks_received: AtomicU64,
     /// PLI/FIR received from subscribers.
@@ -93,6 +95,11 @@ impl Metrics {
                 "veet_sfu_silence_dropped_total",
                 "Audio packets of digital silence (muted microphones) not forwarded",
                 c(&self.silence_dropped),
+            ),
+            (
+                "veet_sfu_muted_dropped_total",
+                "Packets of muted tracks (by their owner or a host) not forwarded",
+                c(&self.muted_dropped),
             ),
             (
                 "veet_sfu_pushes_dropped_total",

@@ -135,10 +135,37 @@ impl TestServer {
 
     /// Connects and joins; returns the client and its `joined` frame.
     pub async fn join(&self, room: &str, identity: &str) -> (WsClient, Value) {
-        let mut c = self.connect(room, identity).await;
+        let c = self.connect(room, identity).await;
+        Self::join_on(c).await
+    }
+
+    /// Like [`join`](Self::join), as a host (`room_admin`).
+    pub async fn join_as_host(&self, room: &str, identity: &str) -> (WsClient, Value) {
+        let token = crate::host_token(&self.tokens, room, identity);
+        let c = WsClient::connect_ok(&self.url_with_token(&token)).await;
+        Self::join_on(c).await
+    }
+
+    /// Joins on an open connection; returns it and its `joined` frame.
+    pub async fn join_on(mut c: WsClient) -> (WsClient, Value) {
         c.send(serde_json::json!({"action": "join"})).await;
         let joined = c.expect("joined").await;
         (c, joined)
+    }
+
+    /// A guest token from the public endpoint, as the web app gets one: the HTTP status and
+    /// the token (when it was issued).
+    pub async fn guest_token(&self, room: &str, name: &str) -> (u16, Option<String>) {
+        let resp = reqwest::Client::new()
+            .post(format!("http://{}/api/rooms/{room}/token", self.dev.addr))
+            .body(serde_json::json!({ "name": name }).to_string())
+            .send()
+            .await
+            .expect("guest token request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, body["token"].as_str().map(str::to_owned))
     }
 
     /// Registers [`fake_node`]`(id)` with a long TTL and returns it.

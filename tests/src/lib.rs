@@ -46,6 +46,17 @@ pub fn hour_token(tokens: &veet_core::token::TokenAuthority, room: &str, identit
         .expect("issuing a token")
 }
 
+/// A one-hour host token (`room_admin`) for `identity` in `room`.
+pub fn host_token(tokens: &veet_core::token::TokenAuthority, room: &str, identity: &str) -> String {
+    let grants = veet_core::protocol::Grants {
+        room_admin: true,
+        ..veet_core::protocol::Grants::default()
+    };
+    tokens
+        .issue(room, identity, identity, grants, Duration::from_secs(3600))
+        .expect("issuing a token")
+}
+
 /// How long helpers wait for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -9,6 +9,7 @@ veet_tests::for_both_backends!(
     bad_frames_get_error_codes_and_nothing_else_breaks,
     oversized_message_closes_only_that_socket,
     burst_of_a_thousand_pings_is_answered_in_full,
+    a_chat_flood_reaches_the_room_only_up_to_the_limit,
     binary_frames_and_invalid_utf8,
 );
 
@@ -121,22 +122,84 @@ async fn burst_of_a_thousand_pings_is_answered_in_full(backend: Backend) {
     let (mut bob, _) = s.join(ROOM, "bob").await;
     let ping = json!({"action": "ping"}).to_string();
     alice.send_burst(std::iter::repeat_n(ping, 1000)).await;
-    let mut pongs = 0;
-    while pongs < 1000 {
+    // Every frame is answered: a pong while the bucket lasts, then `rate_limited` with a
+    // retry hint. None is dropped and the socket stays open.
+    let (mut pongs, mut limited) = (0, 0);
+    while pongs + limited < 1000 {
         let f = alice
             .recv(veet_tests::WAIT)
             .await
-            .unwrap_or_else(|| panic!("only {pongs} of 1000 pongs arrived"));
+            .unwrap_or_else(|| panic!("only {} of 1000 answers arrived", pongs + limited));
         match f["type"].as_str() {
             Some("pong") => pongs += 1,
-            Some("error") => panic!("a burst frame was refused: {f}"),
+            Some("error") => {
+                assert_eq!(f["code"], "rate_limited", "{f}");
+                assert!(f["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0), "{f}");
+                limited += 1;
+            }
             // Other frames (bob's arrival) may be interleaved; they do not count.
             _ => {}
         }
     }
+    assert!(pongs >= 10, "the burst allowance is served: {pongs}");
+    assert!(limited > 900, "the rest is refused: {limited}");
     alice.expect_none("pong", QUIET).await;
     alice.expect_none("error", QUIET).await;
     still_working(&mut alice, &mut bob, "after the burst").await;
+    panics::assert_no_server_panics();
+}
+
+async fn a_chat_flood_reaches_the_room_only_up_to_the_limit(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start(backend).await;
+    s.add_node("node-1").await;
+    let (mut alice, _) = s.join(ROOM, "alice").await;
+    let (mut bob, _) = s.join(ROOM, "bob").await;
+    let (mut carol, _) = s.join(ROOM, "carol").await;
+    let started = std::time::Instant::now();
+    alice
+        .send_burst(
+            (0..1000).map(|i| json!({"action": "chat", "text": format!("spam {i}")}).to_string()),
+        )
+        .await;
+    // Alice hears back about every frame: her own message for each one let through (chat
+    // echoes to the sender), `rate_limited` for the rest.
+    let (mut echoed, mut limited) = (0u32, 0u32);
+    while echoed + limited < 1000 {
+        let f = alice
+            .recv(veet_tests::WAIT)
+            .await
+            .unwrap_or_else(|| panic!("only {} of 1000 answers arrived", echoed + limited));
+        match f["type"].as_str() {
+            Some("chat") => echoed += 1,
+            Some("error") => {
+                assert_eq!(f["code"], "rate_limited", "{f}");
+                limited += 1;
+            }
+            _ => {}
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // The chat bucket: 20 at once, then 5 a second.
+    let allowed = 20.0 + 5.0 * elapsed.ceil() + 1.0;
+    assert!(
+        (20..=allowed as u32).contains(&echoed),
+        "{echoed} of 1000 got through in {elapsed:.1} s (limit {allowed})"
+    );
+    for other in [&mut bob, &mut carol] {
+        let mut got = 0;
+        while got < echoed {
+            other.expect_where("chat", |f| f["name"] == "alice").await;
+            got += 1;
+        }
+        other
+            .expect_none_where("chat", |f| f["name"] == "alice", QUIET)
+            .await;
+    }
+    // Everyone is still connected and served, the flooder included once its bucket refills.
+    still_working(&mut bob, &mut carol, "we can still talk").await;
+    assert_eq!(room_participants(&s).await, 3);
+    alice.ping_pong().await;
     panics::assert_no_server_panics();
 }
 

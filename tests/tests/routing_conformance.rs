@@ -23,6 +23,7 @@ routing_suite!(
     settings_apply_from_the_moment_a_room_exists,
     same_identity_replaces_earlier_participant,
     delete_room_if_empty_only_when_empty,
+    denials_and_lock_last_for_the_meeting,
     node_registry_heartbeat_ordering_deregister,
     node_expires_after_its_ttl,
     concurrent_assignment_picks_one_least_loaded_node,
@@ -35,6 +36,7 @@ routing_suite!(
     bus_keeps_order_and_forgets_dropped_inboxes,
     empty_room_waits_out_its_timeout,
     key_store_claims_counts_and_leases,
+    token_buckets_hold_across_handles_and_contenders,
     event_queue_is_a_bounded_fifo,
 );
 
@@ -68,6 +70,8 @@ async fn connections_put_get_remove(f: Fixture) {
         },
         participant_id: None,
         connected_at: unix_millis(),
+        guest: true,
+        source_ip: Some("192.0.2.7".into()),
     };
     assert_eq!(r.connections.connection(&c.id).await.unwrap(), None);
     r.connections.put_connection(&c).await.unwrap();
@@ -381,6 +385,58 @@ async fn delete_room_if_empty_only_when_empty(f: Fixture) {
         "nothing was deleted"
     );
     assert!(r.rooms.list_rooms().await.unwrap().is_empty());
+}
+
+async fn denials_and_lock_last_for_the_meeting(f: Fixture) {
+    let r = f.routing().await;
+    let other = f.routing().await;
+    let kept = RoomSettings {
+        empty_timeout_secs: 600,
+        ..RoomSettings::default()
+    };
+    assert!(r.rooms.create_room("room-d", kept).await.unwrap());
+    assert!(!r.rooms.room("room-d").await.unwrap().unwrap().locked);
+    assert!(!r.rooms.set_locked("no-room", true).await.unwrap());
+    r.rooms
+        .add_participant("room-d", &participant("PA_a", "alice", 1))
+        .await
+        .unwrap();
+    let mallory = vec!["id:mallory".to_owned(), "ip:10.0.0.9".to_owned()];
+    r.rooms.deny("room-d", &mallory).await.unwrap();
+    assert!(r.rooms.set_locked("room-d", true).await.unwrap());
+    // Seen from another handle; any one matching entry is enough.
+    assert!(other.rooms.room("room-d").await.unwrap().unwrap().locked);
+    assert!(other
+        .rooms
+        .is_denied("room-d", &["id:new-guest".into(), "ip:10.0.0.9".into()])
+        .await
+        .unwrap());
+    assert!(!other
+        .rooms
+        .is_denied("room-d", &["id:alice".into()])
+        .await
+        .unwrap());
+    assert!(!other.rooms.is_denied("room-x", &mallory).await.unwrap());
+    assert!(other.rooms.set_locked("room-d", false).await.unwrap());
+    assert!(!r.rooms.room("room-d").await.unwrap().unwrap().locked);
+    assert!(r.rooms.set_locked("room-d", true).await.unwrap());
+
+    // The meeting ends when the last one leaves: the room stays for its timeout, but the
+    // lock and the denials were for that meeting.
+    r.rooms.remove_participant("room-d", "PA_a").await.unwrap();
+    assert!(r.rooms.delete_room_if_empty("room-d").await.unwrap());
+    let info = r
+        .rooms
+        .room("room-d")
+        .await
+        .unwrap()
+        .expect("kept for its timeout");
+    assert!(!info.locked);
+    assert!(!r.rooms.is_denied("room-d", &mallory).await.unwrap());
+
+    r.rooms.deny("room-d", &mallory).await.unwrap();
+    r.rooms.delete_room("room-d").await.unwrap();
+    assert!(!r.rooms.is_denied("room-d", &mallory).await.unwrap());
 }
 
 async fn node_registry_heartbeat_ordering_deregister(f: Fixture) {
@@ -1004,6 +1060,60 @@ async fn key_store_claims_counts_and_leases(f: Fixture) {
         }
     }
     assert_eq!(winners, 1);
+}
+
+async fn token_buckets_hold_across_handles_and_contenders(f: Fixture) {
+    use veet_core::rate::{Admission, Rate};
+    let r = f.routing().await;
+    let other = f.routing().await;
+    // Slow enough that the keys outlive a slow test machine (they expire once full again).
+    let rate = Rate::per_second(1, 3);
+    let conn = vec!["rl:{r}:chat:c:1".to_owned()];
+    let both = vec!["rl:{r}:chat:c:2".to_owned(), "rl:{r}:chat:i:ann".to_owned()];
+    // The burst, then a refusal that says when a token is back (a second at 1/s).
+    for _ in 0..3 {
+        assert!(r.keys.admit(&conn, rate, 1_000).await.unwrap().is_allowed());
+    }
+    assert_eq!(
+        other.keys.admit(&conn, rate, 1_000).await.unwrap(),
+        Admission::Limited {
+            retry_after: Duration::from_secs(1)
+        }
+    );
+    assert!(r.keys.admit(&conn, rate, 2_000).await.unwrap().is_allowed());
+    // Two buckets: the identity's is spent from another connection, so this one is refused
+    // and its own connection's bucket keeps its tokens.
+    let ann = vec!["rl:{r}:chat:c:3".to_owned(), "rl:{r}:chat:i:ann".to_owned()];
+    for _ in 0..3 {
+        assert!(r.keys.admit(&ann, rate, 5_000).await.unwrap().is_allowed());
+    }
+    assert!(!r.keys.admit(&both, rate, 5_000).await.unwrap().is_allowed());
+    let own = vec!["rl:{r}:chat:c:2".to_owned()];
+    for _ in 0..3 {
+        assert!(r.keys.admit(&own, rate, 5_000).await.unwrap().is_allowed());
+    }
+
+    // Contenders from many handles at one instant: exactly the burst gets through.
+    let key = vec!["rl:{r}:signal:c:9".to_owned()];
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = f.routing().await;
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            h.keys
+                .admit(&key, Rate::per_second(1, 5), 9_000)
+                .await
+                .unwrap()
+                .is_allowed()
+        }));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5);
 }
 
 async fn event_queue_is_a_bounded_fifo(f: Fixture) {

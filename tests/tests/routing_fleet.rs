@@ -142,6 +142,8 @@ async fn set_participant_never_resurrects_a_closed_connection(f: Fixture) {
         grants: Grants::default(),
         participant_id: None,
         connected_at: 1_796_171_432_123,
+        guest: false,
+        source_ip: None,
     };
     r.connections.put_connection(&c).await.unwrap();
     assert!(r

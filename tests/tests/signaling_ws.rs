@@ -472,6 +472,21 @@ async fn nothing_is_left_behind(backend: Backend) {
             .await
             .unwrap();
         keys.sort();
+        // Rate-limit buckets outlive a connection by the seconds they take to refill, and
+        // then expire on their own.
+        let (buckets, keys): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|k| k.starts_with("veet:kv:rl:"));
+        for b in &buckets {
+            let ttl: i64 = ::redis::cmd("PTTL")
+                .arg(b)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            assert!(
+                (-2..=60_000).contains(&ttl) && ttl != -1,
+                "{b} has PTTL {ttl}"
+            );
+        }
         assert_eq!(
             keys,
             vec!["veet:node:node-1", "veet:nodes"],

@@ -68,11 +68,11 @@ joined_at: number, tracks: Array<TrackInfo>, grants: Grants, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
 
-export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, };
+export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", };
 
-export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
+export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "forbidden" | "meeting_locked" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
 
-export type CloseReason = "deleted" | "node_draining" | "node_failed";
+export type CloseReason = "deleted" | "ended" | "node_draining" | "node_failed";
 
 export type ServerFrame = { "type": "joined", room: string, 
 /**
@@ -82,11 +82,23 @@ participant: ParticipantInfo,
 /**
  * Everyone else already in the room.
  */
-participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type": "participant_joined", participant: ParticipantInfo, } | { "type": "participant_left", participant_id: string, } | { "type": "offer", role: PeerRole, sdp: string, } | { "type": "answer", role: PeerRole, sdp: string, } | { "type": "candidate", role: PeerRole, candidate: IceCandidate, } | { "type": "track_published", participant_id: string, track: TrackInfo, } | { "type": "track_unpublished", participant_id: string, track_id: string, } | { "type": "mute_changed", participant_id: string, track_id: string, muted: boolean, } | { "type": "chat", 
+participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type": "participant_joined", participant: ParticipantInfo, } | { "type": "participant_left", participant_id: string, } | { "type": "offer", role: PeerRole, sdp: string, } | { "type": "answer", role: PeerRole, sdp: string, } | { "type": "candidate", role: PeerRole, candidate: IceCandidate, } | { "type": "track_published", participant_id: string, track: TrackInfo, } | { "type": "track_unpublished", participant_id: string, track_id: string, } | { "type": "mute_changed", participant_id: string, track_id: string, muted: boolean, 
+/**
+ * The host who muted it, when it was not its owner.
+ */
+by?: string, } | { "type": "meeting_locked", locked: boolean, 
+/**
+ * The host's participant id (absent when done through the room API).
+ */
+by?: string, } | { "type": "chat", 
 /**
  * Unique id, so clients can de-duplicate after a reconnect.
  */
-id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, } | { "type": "room_closed", reason: CloseReason, } | { "type": "migrate", reason: CloseReason, } | { "type": "active_speakers", speakers: Array<SpeakerLevel>, } | { "type": "publisher_layers", track_id: string, rids: Array<string>, } | { "type": "track_unsupported", participant_id: string, track_id: string, codec: string, message: string, };
+id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, 
+/**
+ * With `rate_limited`: when the action may be tried again.
+ */
+retry_after_ms?: number, } | { "type": "room_closed", reason: CloseReason, } | { "type": "migrate", reason: CloseReason, } | { "type": "active_speakers", speakers: Array<SpeakerLevel>, } | { "type": "publisher_layers", track_id: string, rids: Array<string>, } | { "type": "track_unsupported", participant_id: string, track_id: string, codec: string, message: string, };
 
 export const MAX_FRAME_BYTES = 32768;
 export const MAX_CHAT_CHARS = 4000;

@@ -39,6 +39,12 @@ describe("remoteView", () => {
     expect(v.tiles[0].audioMuted).toBe(true);
   });
 
+  it("marks hosts (room_admin), for the people list's Host label", () => {
+    const hana = { ...withTracks("PA_h", "Hana", []), grants: { ...participant("x").grants, room_admin: true } };
+    const v = remoteView([hana, withTracks("PA_b", "Bob", [])], {});
+    expect(v.tiles.map((t) => t.host)).toEqual([true, undefined]);
+  });
+
   it("falls back to the stream id when track ids are not (yet) known", () => {
     const bob = withTracks("PA_b", "Bob", []);
     const v = remoteView([bob], { TR_cam: media.TR_cam });

@@ -148,7 +148,9 @@ impl SyntheticPeer {
                     participants,
                     ..
                 } => break (participant, participants),
-                ServerFrame::Error { code, message } => bail!("join refused: {code:?}: {message}"),
+                ServerFrame::Error { code, message, .. } => {
+                    bail!("join refused: {code:?}: {message}")
+                }
                 _ => continue,
             }
         };

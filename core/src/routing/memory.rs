@@ -20,6 +20,8 @@ struct RoomEntry {
     participants: Vec<ParticipantRecord>,
     /// Set while the room is empty and waiting out its `empty_timeout_secs`.
     expires_at: Option<Instant>,
+    /// Kept out of the current meeting.
+    denied: std::collections::HashSet<String>,
 }
 
 struct NodeEntry {
@@ -150,6 +152,7 @@ fn new_room(code: &str, settings: RoomSettings) -> RoomInfo {
         epoch: 0,
         created_at: unix_millis(),
         settings,
+        locked: false,
     }
 }
 
@@ -379,7 +382,9 @@ impl RoomStore for MemoryRouting {
         } else {
             if let Some(info) = entry.info.as_mut() {
                 info.node = None;
+                info.locked = false;
             }
+            entry.denied.clear();
             entry.expires_at = Some(Instant::now() + Duration::from_secs(timeout));
         }
         Ok(true)
@@ -388,6 +393,32 @@ impl RoomStore for MemoryRouting {
     async fn delete_room(&self, code: &str) -> Result<()> {
         self.state().rooms().remove(code);
         Ok(())
+    }
+
+    async fn deny(&self, code: &str, entries: &[String]) -> Result<()> {
+        let mut st = self.state();
+        let entry = st.rooms().entry(code.to_owned()).or_default();
+        entry.denied.extend(entries.iter().cloned());
+        Ok(())
+    }
+
+    async fn is_denied(&self, code: &str, entries: &[String]) -> Result<bool> {
+        let mut st = self.state();
+        Ok(st
+            .rooms()
+            .get(code)
+            .is_some_and(|r| entries.iter().any(|e| r.denied.contains(e))))
+    }
+
+    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool> {
+        let mut st = self.state();
+        match st.rooms().get_mut(code).and_then(|r| r.info.as_mut()) {
+            Some(info) => {
+                info.locked = locked;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
 
@@ -487,6 +518,21 @@ impl KeyStore for MemoryRouting {
             }
         };
         Ok(n)
+    }
+
+    async fn admit(&self, keys: &[String], rate: Rate, now_ms: u64) -> Result<Admission> {
+        let mut st = self.state();
+        let now = now_ms as f64;
+        let tats: Vec<Option<f64>> = keys
+            .iter()
+            .map(|k| st.key(k).and_then(|(v, _)| v.parse().ok()))
+            .collect();
+        let (admission, next) = crate::rate::admit(&tats, now, rate);
+        for (key, tat) in keys.iter().zip(next) {
+            let expires = Instant::now() + crate::rate::key_ttl(tat, now);
+            st.keys.insert(key.clone(), (tat.to_string(), expires));
+        }
+        Ok(admission)
     }
 
     async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {

@@ -25,6 +25,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Grants, IceServer, NodeMessage, ParticipantInfo, TrackInfo};
+use crate::rate::{Admission, Rate};
 pub use selector::{NodeSelector, SelectorConfig};
 
 /// A failure of the routing backend (not of the request).
@@ -71,6 +72,12 @@ pub struct Connection {
     pub participant_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub connected_at: u64,
+    /// It connected with a guest token (from the public token endpoint).
+    #[serde(default)]
+    pub guest: bool,
+    /// The address it connected from, as API Gateway saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
 }
 
 /// Stores connections for the lifetime of their sockets (API Gateway's limit is 2 hours).
@@ -146,6 +153,9 @@ pub struct RoomInfo {
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
     pub settings: RoomSettings,
+    /// A host locked the meeting: only hosts may join until it is unlocked or ends.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// What [`RoomStore::add_participant`] did.
@@ -239,6 +249,14 @@ pub trait RoomStore: Send + Sync {
     async fn delete_room_if_empty(&self, code: &str) -> Result<bool>;
     /// Deletes the room and everything in it.
     async fn delete_room(&self, code: &str) -> Result<()>;
+    /// Keeps `entries` (identities, guest addresses) out of the room's current meeting; they
+    /// are forgotten when it ends (the room empties or is deleted).
+    async fn deny(&self, code: &str, entries: &[String]) -> Result<()>;
+    /// Whether any of `entries` is kept out of the room's meeting.
+    async fn is_denied(&self, code: &str, entries: &[String]) -> Result<bool>;
+    /// Locks the room's meeting (no one new may join; see [`RoomInfo::locked`]) or unlocks
+    /// it; false if there is no such room. A lock ends with the meeting.
+    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool>;
 }
 
 /// How busy a node is.
@@ -314,6 +332,9 @@ pub trait KeyStore: Send + Sync {
     /// Counts a hit on `key` in a window of `window` starting at its first hit; returns the
     /// count including this hit.
     async fn count(&self, key: &str, window: Duration) -> Result<u64>;
+    /// One action against the token buckets `keys` (see [`crate::rate`]) at `now_ms`: allowed
+    /// only if each has a token, and then a token is taken from each, atomically.
+    async fn admit(&self, keys: &[String], rate: Rate, now_ms: u64) -> Result<Admission>;
     /// Takes or renews the lease `key` for `holder`; false while another holder has it.
     async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool>;
     /// Forgets `key` (a claim that turned out not to stand).

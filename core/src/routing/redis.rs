@@ -5,9 +5,10 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `veet:conn:{id}` | string (JSON), TTL 2 h 10 min | [`Connection`] |
-//! | `veet:room:{code}` | hash | `node`, `epoch` (bumped on each assignment), `created_at`, `settings` (JSON) |
+//! | `veet:room:{code}` | hash | `node`, `epoch` (bumped on each assignment), `created_at`, `settings` (JSON), `locked` |
 //! | `veet:room:{code}:participants` | hash | participant id → [`ParticipantRecord`] JSON |
 //! | `veet:room:{code}:identities` | hash | identity → participant id |
+//! | `veet:room:{code}:denied` | set | identities and guest addresses removed from the meeting |
 //! | `veet:rooms` | set | room codes |
 //! | `veet:node:{id}` | hash, TTL = heartbeat TTL | `info` ([`NodeInfo`] JSON), `draining` |
 //! | `veet:nodes` | sorted set | node id → load score (+1 per room assigned since the last heartbeat) |
@@ -48,6 +49,9 @@ fn participants_key(code: &str) -> String {
 }
 fn identities_key(code: &str) -> String {
     format!("veet:room:{{{code}}}:identities")
+}
+fn denied_key(code: &str) -> String {
+    format!("veet:room:{{{code}}}:denied")
 }
 fn node_key(id: &str) -> String {
     format!("{NODE_PREFIX}{id}")
@@ -248,15 +252,22 @@ if settings then
 end
 if timeout > 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-  redis.call('HDEL', KEYS[1], 'node')
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('HDEL', KEYS[1], 'node', 'locked')
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
   redis.call('EXPIRE', KEYS[1], timeout)
   return 1
 end
-local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
 existed = existed + redis.call('SREM', KEYS[4], ARGV[1])
 if existed > 0 then return 1 end
 return 0
+"#;
+
+const SET_LOCKED: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'locked', '1')
+else redis.call('HDEL', KEYS[1], 'locked') end
+return 1
 "#;
 
 const CLAIM: &str = r#"
@@ -270,6 +281,27 @@ const COUNT: &str = r#"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
+"#;
+
+/// GCRA over every bucket in KEYS (see `crate::rate`): 0 and a token taken from each, or the
+/// milliseconds until one is free and nothing taken. ARGV: now, interval, tolerance (ms).
+const ADMIT: &str = r#"
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+local wait = 0
+local tats = {}
+for i, k in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', k) or now) or now
+  if tat < now then tat = now end
+  if tat - now - tolerance > wait then wait = tat - now - tolerance end
+  tats[i] = tat + interval
+end
+if wait > 0 then return math.ceil(wait) end
+for i, k in ipairs(KEYS) do
+  redis.call('SET', k, tostring(tats[i]), 'PX', math.ceil(tats[i] - now) + 1)
+end
+return 0
 "#;
 
 const LEASE: &str = r#"
@@ -302,8 +334,10 @@ pub struct RedisRouting {
     add: Script,
     remove: Script,
     delete_if_empty: Script,
+    set_locked: Script,
     claim: Script,
     count: Script,
+    admit: Script,
     lease: Script,
     push: Script,
 }
@@ -326,8 +360,10 @@ impl RedisRouting {
             add: Script::new(ADD_PARTICIPANT),
             remove: Script::new(REMOVE_PARTICIPANT),
             delete_if_empty: Script::new(DELETE_IF_EMPTY),
+            set_locked: Script::new(SET_LOCKED),
             claim: Script::new(CLAIM),
             count: Script::new(COUNT),
+            admit: Script::new(ADMIT),
             lease: Script::new(LEASE),
             push: Script::new(PUSH),
         })
@@ -431,6 +467,7 @@ impl RoomStore for RedisRouting {
                 .map(|s| decode(s))
                 .transpose()?
                 .unwrap_or_default(),
+            locked: fields.get("locked").is_some_and(|l| l == "1"),
         }))
     }
 
@@ -611,6 +648,7 @@ impl RoomStore for RedisRouting {
             .key(participants_key(code))
             .key(identities_key(code))
             .key(ROOMS_KEY)
+            .key(denied_key(code))
             .arg(code)
             .invoke_async(&mut self.conn())
             .await?;
@@ -620,10 +658,45 @@ impl RoomStore for RedisRouting {
     async fn delete_room(&self, code: &str) -> Result<()> {
         let mut c = self.conn();
         let _: () = c
-            .del(&[room_key(code), participants_key(code), identities_key(code)])
+            .del(&[
+                room_key(code),
+                participants_key(code),
+                identities_key(code),
+                denied_key(code),
+            ])
             .await?;
         let _: () = c.srem(ROOMS_KEY, code).await?;
         Ok(())
+    }
+
+    async fn deny(&self, code: &str, entries: &[String]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let _: () = self.conn().sadd(denied_key(code), entries).await?;
+        Ok(())
+    }
+
+    async fn is_denied(&self, code: &str, entries: &[String]) -> Result<bool> {
+        if entries.is_empty() {
+            return Ok(false);
+        }
+        let found: Vec<bool> = ::redis::cmd("SMISMEMBER")
+            .arg(denied_key(code))
+            .arg(entries)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(found.into_iter().any(|f| f))
+    }
+
+    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool> {
+        let done: i64 = self
+            .set_locked
+            .key(room_key(code))
+            .arg(u8::from(locked))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(done == 1)
     }
 }
 
@@ -812,6 +885,26 @@ impl KeyStore for RedisRouting {
             .arg(window.as_millis().max(1) as u64)
             .invoke_async(&mut self.conn())
             .await?)
+    }
+
+    async fn admit(&self, keys: &[String], rate: Rate, now_ms: u64) -> Result<Admission> {
+        let mut script = self.admit.prepare_invoke();
+        for key in keys {
+            script.key(kv_key(key));
+        }
+        let wait: u64 = script
+            .arg(now_ms)
+            .arg(rate.interval_ms())
+            .arg(rate.tolerance_ms())
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(if wait == 0 {
+            Admission::Allowed
+        } else {
+            Admission::Limited {
+                retry_after: Duration::from_millis(wait),
+            }
+        })
     }
 
     async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {

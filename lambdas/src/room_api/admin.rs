@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use veet_core::protocol::{
-    CloseReason, ErrorCode, Grants, NodeMessage, ParticipantInfo, ServerFrame,
-};
+use veet_core::protocol::{CloseReason, ErrorCode, Grants, ParticipantInfo};
 use veet_core::room_code;
-use veet_core::routing::{ParticipantRecord, RoomAccess, RoomInfo};
-use veet_core::webhook::{EventKind, WebhookEvent};
+use veet_core::routing::{RoomAccess, RoomInfo};
+
+use crate::moderation::{Moderation, ModerationError};
 
 use super::validate::{self, CreateRoom};
 use super::{HttpRequest, HttpResponse, RoomApi};
@@ -215,105 +214,63 @@ pub(super) async fn show_room(api: &RoomApi, req: &HttpRequest, code: &str) -> H
 
 /// Ends the meeting for everyone: `room_closed`, sockets closed, media torn down, room gone.
 pub(super) async fn delete_room(api: &RoomApi, code: &str) -> HttpResponse {
-    let info = match api.routing.rooms.room(code).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return not_found(code),
-        Err(e) => return internal(e),
-    };
-    let participants = match api.routing.rooms.participants(code).await {
-        Ok(p) => p,
-        Err(e) => return internal(e),
-    };
-    // Delete first, so the $disconnect of each closed socket finds nothing left to announce.
-    if let Err(e) = api.routing.rooms.delete_room(code).await {
-        return internal(e);
-    }
-    if let Some(node) = &info.node {
-        let msg = NodeMessage::CloseRoom {
-            room: code.to_owned(),
-            reason: CloseReason::Deleted,
-        };
-        if let Err(e) = api.routing.bus.publish(node, &msg).await {
-            tracing::warn!(room = code, error = %e, "could not tell the node");
+    match moderation(api, code).end(CloseReason::Deleted).await {
+        Ok(participants) => {
+            tracing::info!(
+                room = code,
+                participants = participants.len(),
+                "room deleted through the API"
+            );
+            HttpResponse::empty(204)
         }
-    }
-    if let Some(gateway) = &api.gateway {
-        let frame = ServerFrame::RoomClosed {
-            reason: CloseReason::Deleted,
-        };
-        for p in &participants {
-            let _ = gateway.send(&p.connection_id, &frame).await;
-            let _ = gateway.disconnect(&p.connection_id).await;
-        }
-    }
-    if !participants.is_empty() {
-        if let Some(w) = &api.webhooks {
-            for p in &participants {
-                w.emit(
-                    WebhookEvent::new(EventKind::ParticipantLeft, code)
-                        .with_participant(p.info.clone()),
-                )
-                .await;
-            }
-            w.emit(WebhookEvent::new(EventKind::RoomFinished, code))
-                .await;
-        }
-    }
-    tracing::info!(
-        room = code,
-        participants = participants.len(),
-        "room deleted through the API"
-    );
-    HttpResponse::empty(204)
-}
-
-/// The participant's record, or the 404/500 that says why not.
-async fn participant(
-    api: &RoomApi,
-    code: &str,
-    participant_id: &str,
-) -> Result<ParticipantRecord, HttpResponse> {
-    match api.routing.rooms.participant(code, participant_id).await {
-        Ok(Some(r)) => Ok(r),
-        Ok(None) => Err(HttpResponse::error(
-            404,
-            ErrorCode::NotFound,
-            format!("no participant `{participant_id}` in room `{code}`"),
-        )),
-        Err(e) => Err(internal(e)),
+        Err(e) => refused(code, e),
     }
 }
 
-/// Removes a participant: it is told why and its socket is closed; its `$disconnect` then
-/// tells the room.
+/// The room's moderation, as the deployment (no participant) acting.
+fn moderation<'a>(api: &'a RoomApi, code: &'a str) -> Moderation<'a> {
+    Moderation {
+        routing: &api.routing,
+        gateway: api.gateway.as_deref(),
+        webhooks: api.webhooks.as_deref(),
+        room: code,
+        by: None,
+    }
+}
+
+/// The response for a moderation action that did not happen.
+fn refused(code: &str, e: ModerationError) -> HttpResponse {
+    match e {
+        ModerationError::NoRoom(_) => not_found(code),
+        ModerationError::NoParticipant(_) | ModerationError::NoTrack(_) => {
+            HttpResponse::error(404, ErrorCode::NotFound, format!("{e} (room `{code}`)"))
+        }
+        ModerationError::Store(e) => internal(e),
+    }
+}
+
+/// Removes a participant for the rest of the meeting (as a host would): it is told why and
+/// its socket is closed; its `$disconnect` then tells the room.
 pub(super) async fn remove_participant(
     api: &RoomApi,
     code: &str,
     participant_id: &str,
 ) -> HttpResponse {
-    let record = match participant(api, code, participant_id).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
-    let Some(gateway) = &api.gateway else {
+    if api.gateway.is_none() {
         return HttpResponse::error(
             500,
             ErrorCode::Internal,
             "this deployment cannot reach client connections",
         );
-    };
-    let _ = gateway
-        .send(
-            &record.connection_id,
-            &ServerFrame::error(ErrorCode::Removed, "you were removed from the meeting"),
-        )
-        .await;
-    let _ = gateway.disconnect(&record.connection_id).await;
-    HttpResponse::empty(204)
+    }
+    match moderation(api, code).remove(participant_id).await {
+        Ok(()) => HttpResponse::empty(204),
+        Err(e) => refused(code, e),
+    }
 }
 
 /// Mutes (or unmutes) one or all of a participant's tracks, for everyone including the
-/// participant, whose client applies it.
+/// participant, whose client applies it; the node stops forwarding a muted track.
 pub(super) async fn mute_participant(
     api: &RoomApi,
     req: &HttpRequest,
@@ -324,63 +281,11 @@ pub(super) async fn mute_participant(
         Ok(m) => m,
         Err(refused) => return refused,
     };
-    let record = match participant(api, code, participant_id).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
-    let track_ids: Vec<String> = match &mute.track_id {
-        Some(t) if record.info.tracks.iter().any(|x| &x.id == t) => vec![t.clone()],
-        Some(t) => {
-            return HttpResponse::error(
-                404,
-                ErrorCode::NotFound,
-                format!("participant `{participant_id}` has no track `{t}`"),
-            )
-        }
-        None => record.info.tracks.iter().map(|t| t.id.clone()).collect(),
-    };
-    for t in &track_ids {
-        if let Err(e) = api
-            .routing
-            .rooms
-            .set_track_muted(code, participant_id, t, mute.muted)
-            .await
-        {
-            return internal(e);
-        }
-    }
-    let everyone = match api.routing.rooms.participants(code).await {
-        Ok(p) => p,
-        Err(e) => return internal(e),
-    };
-    let node = api
-        .routing
-        .rooms
-        .room(code)
+    match moderation(api, code)
+        .set_muted(participant_id, mute.track_id.as_deref(), mute.muted)
         .await
-        .ok()
-        .flatten()
-        .and_then(|r| r.node);
-    for track_id in track_ids {
-        let frame = ServerFrame::MuteChanged {
-            participant_id: participant_id.to_owned(),
-            track_id: track_id.clone(),
-            muted: mute.muted,
-        };
-        if let Some(gateway) = &api.gateway {
-            for p in &everyone {
-                let _ = gateway.send(&p.connection_id, &frame).await;
-            }
-        }
-        if let Some(node) = &node {
-            let msg = NodeMessage::Mute {
-                room: code.to_owned(),
-                participant_id: participant_id.to_owned(),
-                track_id,
-                muted: mute.muted,
-            };
-            let _ = api.routing.bus.publish(node, &msg).await;
-        }
+    {
+        Ok(_) => HttpResponse::empty(204),
+        Err(e) => refused(code, e),
     }
-    HttpResponse::empty(204)
 }

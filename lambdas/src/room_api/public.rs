@@ -126,6 +126,24 @@ pub(super) async fn guest_token(api: &RoomApi, req: &HttpRequest, code: &str) ->
             return HttpResponse::error(500, ErrorCode::Internal, "could not look up the room");
         }
     }
+    // A guest removed from the meeting cannot come back with a fresh guest token.
+    if let Some(ip) = &req.source_ip {
+        let entries = [crate::moderation::address_entry(ip)];
+        match api.routing.rooms.is_denied(code, &entries).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return HttpResponse::error(
+                    403,
+                    ErrorCode::Removed,
+                    "a host removed you from this meeting",
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "denylist lookup failed");
+                return HttpResponse::error(500, ErrorCode::Internal, "could not look up the room");
+            }
+        }
+    }
     let identity = crate::signaling::new_id("guest-");
     match api
         .tokens

@@ -70,7 +70,38 @@ pub(super) async fn handle(
         grants: claims.grants,
         participant_id: None,
         connected_at: unix_millis(),
+        guest: claims.guest,
+        source_ip: request.request_context.identity.source_ip.clone(),
     };
+    // Someone a host removed stays out for the rest of the meeting, with this token or a
+    // fresh guest one.
+    match s
+        .routing
+        .rooms
+        .is_denied(&conn.room, &crate::moderation::entries_of(&conn))
+        .await
+    {
+        Ok(false) => {}
+        Ok(true) => {
+            return response(
+                403,
+                Some(error_body(
+                    ErrorCode::Removed,
+                    "a host removed you from this meeting",
+                )),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "denylist lookup failed");
+            return response(
+                500,
+                Some(error_body(
+                    ErrorCode::Internal,
+                    "could not look up the room",
+                )),
+            );
+        }
+    }
     match s.routing.connections.put_connection(&conn).await {
         Ok(()) => response(200, None),
         Err(e) => {

@@ -8,8 +8,10 @@
 mod chat;
 mod connect;
 mod disconnect;
+mod host;
 mod join;
 mod leave;
+mod limits;
 mod mute;
 mod ping;
 mod signal;
@@ -33,6 +35,8 @@ use veet_core::webhook::{WebhookEvent, Webhooks};
 pub struct ActionError {
     pub code: ErrorCode,
     pub message: String,
+    /// For `rate_limited`: when the client may try again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ActionError {
@@ -40,6 +44,23 @@ impl ActionError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, telling the client when to retry.
+    pub fn retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// The `error` frame the client gets.
+    pub fn frame(&self) -> ServerFrame {
+        match self.retry_after {
+            Some(after) if self.code == ErrorCode::RateLimited => {
+                ServerFrame::rate_limited(self.message.clone(), after)
+            }
+            _ => ServerFrame::error(self.code, self.message.clone()),
         }
     }
 }
@@ -126,8 +147,7 @@ impl Signaling {
             _ => {
                 let body = request.body.as_deref().unwrap_or("");
                 if let Err(e) = self.handle_frame(connection_id, body).await {
-                    self.reply(connection_id, &ServerFrame::error(e.code, e.message))
-                        .await;
+                    self.reply(connection_id, &e.frame()).await;
                 }
                 response(200, None)
             }
@@ -147,6 +167,7 @@ impl Signaling {
                     "this connection is not known; reconnect",
                 )
             })?;
+        limits::check(self, &conn, &frame).await?;
         match frame {
             ClientFrame::Ping {} => ping::handle(self, &conn).await,
             ClientFrame::Join {} => join::handle(self, conn).await,
@@ -157,6 +178,15 @@ impl Signaling {
             }
             ClientFrame::Chat { text } => chat::handle(self, &conn, text).await,
             ClientFrame::View { tracks } => view::handle(self, &conn, tracks).await,
+            ClientFrame::MuteParticipant {
+                participant_id,
+                track_id,
+            } => host::mute_participant(self, &conn, participant_id, track_id).await,
+            ClientFrame::RemoveParticipant { participant_id } => {
+                host::remove_participant(self, &conn, participant_id).await
+            }
+            ClientFrame::LockMeeting { locked } => host::lock_meeting(self, &conn, locked).await,
+            ClientFrame::EndMeeting {} => host::end_meeting(self, &conn).await,
         }
     }
 

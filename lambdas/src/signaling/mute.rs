@@ -31,6 +31,7 @@ pub(super) async fn handle(
             participant_id: pid.clone(),
             track_id: track_id.clone(),
             muted,
+            by: None,
         },
         Some(&pid),
     )

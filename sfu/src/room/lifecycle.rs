@@ -141,6 +141,8 @@ impl Room {
                         grants: r.info.grants,
                         participant_id: Some(r.info.id.clone()),
                         connected_at: unix_millis(),
+                        guest: false,
+                        source_ip: None,
                     };
                     if routing
                         .connections

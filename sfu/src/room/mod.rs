@@ -299,6 +299,7 @@ impl Room {
                     .filter(|f| f.publisher_id == participant_id)
                 {
                     f.info.lock().unwrap_or_else(|e| e.into_inner()).muted = muted;
+                    f.set_held(muted);
                 }
             }
             NodeMessage::CloseRoom { reason, .. } => {

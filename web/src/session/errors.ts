@@ -1,7 +1,7 @@
 // What the session does with each server error code.
 
 import type { CloseReason, ErrorCode } from "../protocol.gen";
-import type { FatalKind } from "./state";
+import type { FatalError, FatalKind } from "./state";
 
 const TOKEN_ERRORS: ErrorCode[] = [
   "token_missing",
@@ -25,6 +25,10 @@ export function fatalKindOf(code: ErrorCode): FatalKind | null {
       return "replaced";
     case "no_node_available":
       return "no_node";
+    case "meeting_locked":
+      return "meeting_locked";
+    case "removed":
+      return "removed";
     default:
       return null;
   }
@@ -43,9 +47,25 @@ export function isTransient(code: ErrorCode): boolean {
   return code === "unavailable" || code === "internal";
 }
 
+/**
+ * A token request (`refreshToken`) refused for good, as the token endpoint says with its
+ * error code: a guest a host removed gets `removed`.
+ */
+export function refusalOf(e: unknown): FatalError | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return null;
+  const kind = fatalKindOf(code as ErrorCode);
+  return kind && { kind, message: e instanceof Error ? e.message : code };
+}
+
 /** What the end screen says when the room closed for `reason`. */
 export function closedMessage(reason: CloseReason): string {
-  return reason === "deleted"
-    ? "The meeting was ended by its host."
-    : "The meeting ended: no media server is available right now.";
+  switch (reason) {
+    case "deleted":
+      return "The meeting was ended by its host.";
+    case "ended":
+      return "The host ended the meeting for everyone.";
+    default:
+      return "The meeting ended: no media server is available right now.";
+  }
 }

@@ -1,4 +1,6 @@
 export { PING_INTERVAL_MS, type SessionOptions } from "./options";
 export { Session } from "./session";
+export { cameraTracks, isHost, micTracks, type HostControls } from "./host";
+export type { Notice, NoticeKind } from "./notices";
 export type { SessionState, SessionStatus, FatalError, FatalKind, ChatMessage, RemoteMedia, UnsupportedTrack } from "./state";
 export type { TrackLike, LocalSource } from "./types";

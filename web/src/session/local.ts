@@ -85,19 +85,21 @@ export class LocalTracks<T extends TrackLike> {
    * The server changed the mute state of one of our tracks. A mute turns the mic or camera
    * off as if the user had; an unmute is never applied (only the user turns the mic back
    * on), and if we are still muted we tell the room so, keeping the indicators honest.
+   * Returns the source it turned off, if any.
    */
-  onServerMute(trackId: string, muted: boolean): void {
+  onServerMute(trackId: string, muted: boolean): LocalSource | null {
     if (!muted) {
       this.correct(trackId, false);
-      return;
+      return null;
     }
     for (const source of ["microphone", "camera"] as const) {
       if (this.host.publisher()?.publishedId(source) !== trackId) continue;
-      if (this.local.get(source)?.muted) return;
+      if (this.local.get(source)?.muted) return null;
       this.setMuted(source, true);
       this.host.remoteMuted(source);
-      return;
+      return source;
     }
+    return null;
   }
 
   /** The server's view of our track disagrees with ours: correct it. */

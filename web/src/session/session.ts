@@ -1,21 +1,17 @@
 // The meeting session: one WebSocket to the signaling service and a pair of peer connections
 // (publisher, subscriber) to the room's SFU node. It keeps the socket alive, reconnects with
 // backoff and re-joins after a drop, moves to another node when the room does (`migrate`),
-// and exposes immutable state snapshots for the UI.
+// and exposes immutable state snapshots for the UI, notices (toasts) and host controls.
 
-import {
-  MAX_CHAT_CHARS,
-  type ClientFrame,
-  type PeerRole,
-  type ServerFrame,
-  type Signal,
-} from "../protocol.gen";
+import { MAX_CHAT_CHARS, type ClientFrame, type ServerFrame } from "../protocol.gen";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
-import { closedMessage, fatalKindOf, isForgotten, isTransient } from "./errors";
+import { closedMessage, fatalKindOf, isForgotten, isTransient, refusalOf } from "./errors";
+import { HostControls } from "./host";
 import { Keepalive } from "./keepalive";
 import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
 import { MOVE_TIMEOUT_MS } from "./move";
+import { lockNotice, mutedNotice, Notices, type Notice } from "./notices";
 import { isRosterFrame } from "./roster";
 import {
   JOIN_TIMEOUT_MS,
@@ -25,7 +21,7 @@ import {
   type SessionOptions,
 } from "./options";
 import { RosterOrder } from "./rosterOrder";
-import { initialState, type FatalError, type SessionState } from "./state";
+import { initialState, joinedState, type FatalError, type SessionState } from "./state";
 import { SignalingSocket } from "./socket";
 import type { LocalSource, TrackLike } from "./types";
 import { ViewReporter, type DisplayedSize } from "./views";
@@ -44,6 +40,9 @@ export class Session<T extends TrackLike> {
   private readonly keepalive: Keepalive;
   private readonly roster = new RosterOrder<T>();
   private readonly views: ViewReporter;
+  private readonly notices = new Notices();
+  /** Mute, remove, lock, end: refused (nothing sent) unless we are a host. */
+  readonly host = new HostControls({ state: () => this.state, send: (f) => this.send(f) });
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -90,7 +89,7 @@ export class Session<T extends TrackLike> {
       {
         state: () => this.state,
         patch: (p) => this.patch(p),
-        signal: (role, signal) => this.sendSignal(role, signal),
+        signal: (role, signal) => this.send({ action: "signal", role, signal }),
         publishAll: (pub) => {
           this.local.forgetAnnounced();
           this.local.publishAll(pub);
@@ -124,6 +123,9 @@ export class Session<T extends TrackLike> {
       this.remoteMuteListeners.delete(listener);
     };
   };
+
+  /** Something to tell the person: a host muted them, the meeting was locked, … */
+  onNotice = (listener: (notice: Notice) => void): (() => void) => this.notices.subscribe(listener);
 
   private setState(next: SessionState<T>): void {
     if (next === this.state) return;
@@ -239,7 +241,10 @@ export class Session<T extends TrackLike> {
         })
         .catch((e) => {
           this.opts.log("token refresh failed", e);
-          this.scheduleReconnect();
+          // Removed by a host: the socket can only refuse us; the token endpoint says why.
+          const refused = refusalOf(e);
+          if (refused) this.fail(refused);
+          else this.scheduleReconnect();
         });
       return;
     }
@@ -277,10 +282,6 @@ export class Session<T extends TrackLike> {
 
   private send(frame: ClientFrame): void {
     this.socket.send(frame);
-  }
-
-  private sendSignal(role: PeerRole, signal: Signal): void {
-    this.send({ action: "signal", role, signal });
   }
 
   private fail(fatal: FatalError): void {
@@ -323,8 +324,13 @@ export class Session<T extends TrackLike> {
       if (frame.type === "track_published" && frame.participant_id === this.state.self?.id) {
         this.local.correct(frame.track.id, frame.track.muted);
       }
-      if (frame.type === "mute_changed" && frame.participant_id === this.state.self?.id) {
-        this.local.onServerMute(frame.track_id, frame.muted);
+      const self = this.state.self;
+      if (frame.type === "mute_changed" && frame.participant_id === self?.id) {
+        const source = this.local.onServerMute(frame.track_id, frame.muted);
+        // News only when a host's mute turned something off (not our own echo).
+        if (source && frame.by && frame.by !== self.id) {
+          this.notices.emit(mutedNotice(this.state, frame.by, source));
+        }
       }
       // Who is here and what they send decides when a move is complete.
       this.links.check();
@@ -338,20 +344,7 @@ export class Session<T extends TrackLike> {
         this.dropMedia();
         this.keepalive.start();
         this.links.start(frame.ice_servers);
-        this.setState(
-          this.roster.joined({
-            ...this.state,
-            status: "joined",
-            self: frame.participant,
-            participants: frame.participants,
-            media: {},
-            reconnectAttempt: 0,
-            fatal: null,
-            moving: false,
-            speakers: [],
-            unsupported: {},
-          }),
-        );
+        this.setState(this.roster.joined(joinedState(this.state, frame.participant, frame.participants)));
         // A new node has heard none of our views.
         this.views.reset();
         return;
@@ -360,6 +353,10 @@ export class Session<T extends TrackLike> {
           this.links.migrate(frame.reason);
           this.views.reset();
         } else this.opts.log(`migrate (${frame.reason}) before joining; ignored`);
+        return;
+      case "meeting_locked":
+        this.patch({ locked: frame.locked });
+        this.notices.emit(lockNotice(this.state, frame.locked, frame.by));
         return;
       case "publisher_layers":
         this.links.publisher?.setLayers(frame.track_id, frame.rids);
@@ -378,7 +375,7 @@ export class Session<T extends TrackLike> {
         // been our join, so try again rather than wait.
         else if (isTransient(frame.code) && this.state.status !== "joined") {
           this.recover("the server could not take our join");
-        }
+        } else this.notices.error(frame.code, frame.message);
         return;
       }
       case "room_closed":

@@ -19,7 +19,11 @@ export type FatalKind =
   | "invalid_token"
   | "replaced"
   | "no_node"
-  | "connection_lost";
+  | "connection_lost"
+  /** Our join was refused: a host locked the meeting. */
+  | "meeting_locked"
+  /** A host removed us for the rest of the meeting. */
+  | "removed";
 
 export interface FatalError {
   kind: FatalKind;
@@ -69,6 +73,8 @@ export interface SessionState<T extends TrackLike> {
    * old connections carrying media until the new ones do.
    */
   moving: boolean;
+  /** A host locked the meeting: only hosts and people already in it can join. */
+  locked: boolean;
   fatal: FatalError | null;
 }
 
@@ -83,6 +89,27 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     unsupported: {},
     reconnectAttempt: 0,
     moving: false,
+    locked: false,
     fatal: null,
+  };
+}
+
+/** The state after a `joined`: the server's roster, no media yet. */
+export function joinedState<T extends TrackLike>(
+  s: SessionState<T>,
+  self: ParticipantInfo,
+  participants: ParticipantInfo[],
+): SessionState<T> {
+  return {
+    ...s,
+    status: "joined",
+    self,
+    participants,
+    media: {},
+    reconnectAttempt: 0,
+    fatal: null,
+    moving: false,
+    speakers: [],
+    unsupported: {},
   };
 }

@@ -1,7 +1,8 @@
-// The bottom bar: meeting details, call controls, panels.
+// The bottom bar: meeting details, call controls, panels, and a host's meeting controls.
 
 import { useEffect, useState } from "react";
 import type { LayoutChoice } from "../layout/spotlight";
+import { HostMenu } from "./HostMenu";
 import { Icon, type IconName } from "./icons";
 import { LayoutMenu } from "./LayoutMenu";
 
@@ -61,6 +62,11 @@ interface Props {
   onLeave(): void;
   onCopyLink(): void;
   onPanel(p: "chat" | "people"): void;
+  /** Only hosts get the host controls. */
+  isHost: boolean;
+  locked: boolean;
+  onLock(locked: boolean): void;
+  onEndForAll(): void;
 }
 
 export function ControlBar(p: Props) {
@@ -71,6 +77,12 @@ export function ControlBar(p: Props) {
         <Clock />
         <span className="divider" aria-hidden="true">|</span>
         <span className="meeting-code">{p.code}</span>
+        {p.locked && (
+          <span className="locked-badge" data-testid="meeting-locked" title="No one new can join">
+            <Icon name="lock" size={16} />
+            Meeting locked
+          </span>
+        )}
       </div>
       <div className="bar-center" role="toolbar" aria-label="Call controls">
         <RoundButton
@@ -99,6 +111,7 @@ export function ControlBar(p: Props) {
       <div className="bar-right">
         <RoundButton label="Copy meeting link" icon="link" onClick={p.onCopyLink} />
         <LayoutMenu choice={p.layout} onChoose={p.onLayout} />
+        {p.isHost && <HostMenu locked={p.locked} onLock={p.onLock} onEnd={p.onEndForAll} />}
         <RoundButton
           label="Show everyone"
           title={`People (${p.participantCount})`}

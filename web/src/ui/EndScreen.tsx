@@ -1,4 +1,4 @@
-// Full-page screens for a call that ended: left, closed, full, refused, lost.
+// Full-page screens for a call that ended: left, closed, full, refused, locked, removed, lost.
 
 import type { CloseReason } from "../protocol.gen";
 import type { FatalKind } from "../session";
@@ -33,11 +33,18 @@ const TEXT: Record<EndKind, { title: string; body: string; retry: string | null 
     body: "Veet could not reconnect. Check your connection and rejoin.",
     retry: "Rejoin",
   },
+  meeting_locked: { title: "This meeting is locked", body: "Ask a host to unlock it, then try again.", retry: "Try again" },
+  // The server keeps a removed person out for the rest of the meeting: no way back to offer.
+  removed: { title: "You were removed from the meeting", body: "A host removed you from this meeting.", retry: null },
 };
+
+/** Screens whose text says it all: the server's message would only repeat it. */
+const OWN_WORDS: EndKind[] = ["left", "room_closed", "meeting_locked", "removed"];
 
 /** A meeting ends for a fleet change only when no other media server could take it. */
 const CLOSED_BODY: Record<CloseReason, string> = {
   deleted: "The host ended this meeting.",
+  ended: "The host ended the meeting for everyone.",
   node_draining: "The meeting ended: no media server is available right now.",
   node_failed: "The meeting ended: no media server is available right now.",
 };
@@ -51,8 +58,7 @@ interface Props {
 export function EndScreen({ info, onRejoin, onHome }: Props) {
   const t = TEXT[info.kind];
   const body = info.kind === "room_closed" && info.closeReason ? CLOSED_BODY[info.closeReason] : t.body;
-  // A closed room's message is ours, not the server's.
-  const serverSaid = info.message && info.kind !== "left" && info.kind !== "room_closed";
+  const serverSaid = info.message && !OWN_WORDS.includes(info.kind);
   return (
     <main className="end-screen" data-testid="end-screen" data-kind={info.kind} data-reason={info.closeReason}>
       <h1>{t.title}</h1>

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { acquireScreen } from "../media/devices";
 import { useSpeaking } from "../media/useSpeaking";
 import type { LocalMedia } from "../media/useLocalMedia";
-import type { Session } from "../session";
+import { isHost, type Session } from "../session";
 import { MovingBanner, ReconnectingBanner } from "./Banner";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
@@ -72,6 +72,9 @@ export function Meeting({ code, name, session, media }: Props) {
     session.setMuted("camera", !media.camera);
   }, [session, media.camera]);
 
+  // Notices (a host muted us, the meeting was locked, …) are toasts.
+  useEffect(() => session.onNotice((n) => toast(n.text)), [session, toast]);
+
   // The server muted us (remote mute): show it as if we had turned it off.
   const { setMicOn, setCameraOn } = media;
   useEffect(
@@ -118,6 +121,7 @@ export function Meeting({ code, name, session, media }: Props) {
     isSelf: true,
     video: media.camera,
     audioMuted: !media.micOn,
+    host: isHost(state.self),
   };
   const tiles = [selfTile, ...remote.tiles];
   // Others' speaking comes from the node (active_speakers); our own from our mic, at once.
@@ -140,6 +144,7 @@ export function Meeting({ code, name, session, media }: Props) {
   const videos = useOnScreenVideos((displayed) => session.setTrackViews(displayed));
 
   const joined = state.status === "joined";
+  const host = joined && isHost(state.self) ? session.host : null;
   usePresenceToasts(
     remote.tiles.map((t) => t.name),
     joined,
@@ -189,7 +194,15 @@ export function Meeting({ code, name, session, media }: Props) {
             onClose={() => setPanel(null)}
           />
         )}
-        {panel === "people" && <PeoplePanel tiles={tiles} onClose={() => setPanel(null)} />}
+        {panel === "people" && (
+          <PeoplePanel
+            tiles={tiles}
+            participants={state.participants}
+            host={host}
+            locked={state.locked}
+            onClose={() => setPanel(null)}
+          />
+        )}
       </div>
       <RemoteAudio tracks={remote.audio} />
       <Toasts toasts={toasts} />
@@ -213,6 +226,10 @@ export function Meeting({ code, name, session, media }: Props) {
         }}
         onCopyLink={() => void copyLink()}
         onPanel={(p) => setPanel((cur) => (cur === p ? null : p))}
+        isHost={!!host}
+        locked={state.locked}
+        onLock={(locked) => session.host.setLocked(locked)}
+        onEndForAll={() => session.host.endMeeting()}
       />
     </div>
   );

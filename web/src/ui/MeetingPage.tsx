@@ -9,6 +9,7 @@ import { loadName, saveName } from "../lib/storage";
 import { useLocalMedia } from "../media/useLocalMedia";
 import { Session } from "../session";
 import { browserPeer, browserSocket } from "../session/browser";
+import { refusalOf } from "../session/errors";
 import { EndScreen, type EndInfo } from "./EndScreen";
 import { Meeting } from "./Meeting";
 import { PreJoin } from "./PreJoin";
@@ -40,8 +41,13 @@ function MeetingFlow({ code, onEnd }: { code: string; onEnd(info: EndInfo): void
     try {
       setSession(await startSession(code, n));
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : "Could not join the meeting.");
-      setJoining(false);
+      // A guest a host removed gets no new token: that has its own end screen.
+      const refused = refusalOf(e);
+      if (refused) onEnd(refused);
+      else {
+        setError(e instanceof ApiError ? e.message : "Could not join the meeting.");
+        setJoining(false);
+      }
     }
   };
 

@@ -1,25 +1,104 @@
-// Everyone in the call, with their mic state.
+// Everyone in the call, with their mic state and who the hosts are. A host also gets, for
+// each other person, Mute, Stop video and Remove (after a confirmation).
 
+import { useState } from "react";
+import type { ParticipantInfo } from "../protocol.gen";
+import { cameraTracks, micTracks, type HostControls } from "../session";
 import { Avatar } from "./Avatar";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { Icon } from "./icons";
 import type { TileModel } from "./model";
 import { SidePanel } from "./SidePanel";
 
-export function PeoplePanel({ tiles, onClose }: { tiles: TileModel<unknown>[]; onClose(): void }) {
+interface Props {
+  tiles: TileModel<unknown>[];
+  /** The others, for what a host can still turn off. */
+  participants: ParticipantInfo[];
+  /** Only for a host. */
+  host: HostControls | null;
+  locked: boolean;
+  onClose(): void;
+}
+
+function HostActions({ p, host, onRemove }: { p: ParticipantInfo; host: HostControls; onRemove(): void }) {
+  const micOn = micTracks(p).length > 0;
+  const camOn = cameraTracks(p).length > 0;
+  return (
+    <span className="person-actions">
+      <button
+        type="button"
+        className="icon-btn"
+        aria-label={`Mute ${p.name}`}
+        title={micOn ? `Mute ${p.name}` : `${p.name} is muted`}
+        disabled={!micOn}
+        onClick={() => host.muteMic(p.id)}
+      >
+        <Icon name="micOff" size={20} />
+      </button>
+      <button
+        type="button"
+        className="icon-btn"
+        aria-label={`Stop ${p.name}'s video`}
+        title={camOn ? `Stop ${p.name}'s video` : `${p.name}'s camera is off`}
+        disabled={!camOn}
+        onClick={() => host.stopVideo(p.id)}
+      >
+        <Icon name="camOff" size={20} />
+      </button>
+      <button
+        type="button"
+        className="icon-btn"
+        aria-label={`Remove ${p.name} from the meeting`}
+        title={`Remove ${p.name} from the meeting`}
+        onClick={onRemove}
+      >
+        <Icon name="personRemove" size={20} />
+      </button>
+    </span>
+  );
+}
+
+export function PeoplePanel({ tiles, participants, host, locked, onClose }: Props) {
+  const [removing, setRemoving] = useState<ParticipantInfo | null>(null);
   return (
     <SidePanel title="People" onClose={onClose}>
       <p className="panel-note">In call ({tiles.length})</p>
+      {locked && (
+        <p className="panel-note locked-note">
+          <Icon name="lock" size={16} />
+          Meeting locked: no one new can join.
+        </p>
+      )}
       <ul className="people-list" data-testid="people-list">
-        {tiles.map((t) => (
-          <li key={t.id} className="person">
-            <Avatar name={t.name} size="sm" />
-            <span className="person-name">{t.isSelf ? `${t.name} (You)` : t.name}</span>
-            <span className="person-mic" aria-label={t.audioMuted ? "Muted" : "Microphone on"} role="img">
-              <Icon name={t.audioMuted ? "micOff" : "mic"} size={20} />
-            </span>
-          </li>
-        ))}
+        {tiles.map((t) => {
+          const p = host && !t.isSelf ? participants.find((x) => x.id === t.id) : undefined;
+          return (
+            <li key={t.id} className="person" data-testid="person" data-name={t.name} data-host={t.host ? "true" : "false"}>
+              <Avatar name={t.name} size="sm" />
+              <span className="person-name">
+                {t.isSelf ? `${t.name} (You)` : t.name}
+                {t.host && <span className="host-label">Host</span>}
+              </span>
+              <span className="person-mic" aria-label={t.audioMuted ? "Muted" : "Microphone on"} role="img">
+                <Icon name={t.audioMuted ? "micOff" : "mic"} size={20} />
+              </span>
+              {host && p && <HostActions p={p} host={host} onRemove={() => setRemoving(p)} />}
+            </li>
+          );
+        })}
       </ul>
+      {host && removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.name}?`}
+          body={`${removing.name} leaves the call and can't rejoin this meeting.`}
+          confirm="Remove"
+          onConfirm={() => {
+            host.remove(removing.id);
+            setRemoving(null);
+          }}
+          onCancel={() => setRemoving(null)}
+        />
+      )}
     </SidePanel>
   );
 }

@@ -2,7 +2,7 @@
 // one stage entry per screen share.
 
 import type { ParticipantInfo, TrackSource } from "../protocol.gen";
-import type { RemoteMedia, TrackLike, UnsupportedTrack } from "../session";
+import { isHost, type RemoteMedia, type TrackLike, type UnsupportedTrack } from "../session";
 
 export interface TileModel<T> {
   id: string;
@@ -15,6 +15,8 @@ export interface TileModel<T> {
   audioMuted: boolean;
   /** Why their camera cannot be shown here, if so. */
   notice?: string;
+  /** A host of the meeting (`room_admin`). */
+  host?: boolean;
 }
 
 export interface ShareModel<T> {
@@ -75,6 +77,7 @@ export function remoteView<T extends TrackLike>(
       video: camera && !camInfo?.muted ? camera : null,
       audioMuted: !micInfo || micInfo.muted,
       ...(camBad && { notice: unsupportedNotice(p.name, "video", unsupported[camBad.id].codec) }),
+      ...(isHost(p) && { host: true }),
     });
     for (const id of screenIds) {
       const track = byId(id);

@@ -1,0 +1,104 @@
+// A host's meeting controls in the control bar: a button opening a small panel with the
+// lock toggle and "End meeting for all" (disclosure pattern, so the toggle can be a real
+// toggle button: Escape or a click outside closes it).
+
+import { useEffect, useId, useRef, useState } from "react";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { Icon } from "./icons";
+
+interface Props {
+  locked: boolean;
+  onLock(locked: boolean): void;
+  onEnd(): void;
+}
+
+export function HostMenu({ locked, onLock, onEnd }: Props) {
+  const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const first = useRef<HTMLButtonElement>(null);
+  const id = useId();
+
+  useEffect(() => {
+    if (!open) return;
+    first.current?.focus();
+    const onDown = (e: PointerEvent) => {
+      if (!root.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("pointerdown", onDown);
+    return () => document.removeEventListener("pointerdown", onDown);
+  }, [open]);
+
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+
+  return (
+    <div className="layout-menu host-menu" ref={root}>
+      <button
+        ref={button}
+        type="button"
+        className={`round-btn${open ? " active" : ""}`}
+        aria-label="Host controls"
+        aria-expanded={open}
+        aria-controls={open ? id : undefined}
+        title="Host controls"
+        onClick={() => setOpen((o) => !o)}
+      >
+        <Icon name="shield" />
+      </button>
+      {open && (
+        <div
+          id={id}
+          className="menu"
+          role="group"
+          aria-label="Host controls"
+          onKeyDown={(e) => {
+            if (e.key !== "Escape") return;
+            e.preventDefault();
+            close();
+          }}
+        >
+          {/* Stays open: the toggle flips when the server confirms the lock. */}
+          <button ref={first} type="button" className="menu-item" aria-pressed={locked} onClick={() => onLock(!locked)}>
+            <span className="menu-check" aria-hidden="true">
+              <Icon name="lock" size={18} />
+            </span>
+            Lock meeting
+            <span className="switch" aria-hidden="true" />
+          </button>
+          <button
+            type="button"
+            className="menu-item menu-item-danger"
+            onClick={() => {
+              setOpen(false);
+              setConfirming(true);
+            }}
+          >
+            <span className="menu-check" aria-hidden="true">
+              <Icon name="callEnd" size={18} />
+            </span>
+            End meeting for all
+          </button>
+        </div>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title="End the meeting for everyone?"
+          body="The call ends for everyone in it, you included."
+          confirm="End meeting"
+          onConfirm={() => {
+            setConfirming(false);
+            onEnd();
+          }}
+          onCancel={() => {
+            setConfirming(false);
+            button.current?.focus();
+          }}
+        />
+      )}
+    </div>
+  );
+}
