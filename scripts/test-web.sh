@@ -13,9 +13,11 @@ if [[ ! -x "$VEET_BIN" ]]; then
   exit 1
 fi
 
-# Chromium for the browser tests; redis-server for the fleet tests' cluster.
+# Chromium for the browser tests; redis-server for the fleet tests' cluster; coturn for the
+# relay-only tests.
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v turnserver >/dev/null || missing+=(coturn)
 command -v redis-server >/dev/null || missing+=(redis-server)
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"

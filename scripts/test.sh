@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this). Installs what the tests
-# need (redis-server, Chromium, openssl, curl, npm and PyPI packages, cfn-lint, cargo-lambda) and fails on the first
+# need (redis-server, Chromium, coturn, openssl, curl, npm and PyPI packages, cfn-lint, cargo-lambda) and fails on the first
 # failing stage.
 #
 # Stages: lint (rustfmt, clippy), Rust build, Rust tests (unit, routing suite on a real
@@ -28,6 +28,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v turnserver >/dev/null || missing+=(coturn)
 if ((${#missing[@]})); then
   sudo=""
   [[ "$(id -u)" -ne 0 ]] && sudo="sudo"

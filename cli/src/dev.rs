@@ -20,6 +20,7 @@ use veet_core::gateway::ClientGateway;
 use veet_core::routing::{Routing, SelectorConfig};
 use veet_core::signature::DEV_API_SECRET;
 use veet_core::token::TokenAuthority;
+use veet_core::turn::TurnConfig;
 use veet_core::webhook::{WebhookConfig, Webhooks};
 use veet_lambdas::room_api::{HttpRequest, RoomApi, RoomApiSettings};
 use veet_lambdas::{Emulator, Signaling, ROUTES};
@@ -47,6 +48,27 @@ pub struct DevConfig {
     pub apigw_jitter: std::time::Duration,
     /// How new rooms pick their node.
     pub selector: SelectorConfig,
+    /// TURN servers whose credentials joining clients get.
+    pub turn: Option<TurnConfig>,
+    /// The web client's `iceTransportPolicy` (`relay`: media only through TURN).
+    pub ice_transport_policy: IcePolicy,
+}
+
+/// Which ICE candidates the web client may use (`RTCIceTransportPolicy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IcePolicy {
+    #[default]
+    All,
+    Relay,
+}
+
+impl IcePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IcePolicy::All => "all",
+            IcePolicy::Relay => "relay",
+        }
+    }
 }
 
 impl DevConfig {
@@ -63,6 +85,8 @@ impl DevConfig {
             webhooks: None,
             apigw_jitter: std::time::Duration::ZERO,
             selector: SelectorConfig::default(),
+            turn: None,
+            ice_transport_policy: IcePolicy::All,
         }
     }
 }
@@ -130,7 +154,8 @@ impl DevServer {
         let signaling = Arc::new(
             Signaling::new(routing.clone(), config.tokens.clone(), gateway.clone())
                 .with_webhooks(webhooks.clone())
-                .with_selector(Arc::from(config.selector.build())),
+                .with_selector(Arc::from(config.selector.build()))
+                .with_turn(config.turn.clone()),
         );
         let emulator = Emulator::with_jitter(signaling, &ROUTES, config.apigw_jitter);
         let room_api = Arc::new(
@@ -151,7 +176,13 @@ impl DevServer {
         });
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
-            .route("/config.json", get(client_config))
+            .route(
+                "/config.json",
+                get({
+                    let policy = config.ice_transport_policy;
+                    move |headers: HeaderMap| client_config(headers, policy)
+                }),
+            )
             .route("/api/dev/drop-connections", post(drop_connections))
             .route("/api/{*rest}", any(room_api_route))
             .route("/rooms", any(room_api_route))
@@ -222,7 +253,7 @@ struct LocalApi {
 }
 
 /// The runtime configuration the web app loads; in the cloud it is a static file.
-async fn client_config(headers: HeaderMap) -> Json<serde_json::Value> {
+async fn client_config(headers: HeaderMap, policy: IcePolicy) -> Json<serde_json::Value> {
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -230,6 +261,7 @@ async fn client_config(headers: HeaderMap) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "wsUrl": format!("ws://{host}/ws"),
         "apiUrl": format!("http://{host}/api"),
+        "iceTransportPolicy": policy.as_str(),
     }))
 }
 

@@ -84,6 +84,19 @@ enum Command {
         /// Region new rooms prefer nodes in (overrides VEET_REGION / AWS_REGION).
         #[arg(long)]
         region: Option<String>,
+        /// Start a local coturn (Debian's `coturn` package) on this UDP/TCP port and hand
+        /// clients credentials for it. Without it, VEET_TURN_URLS + VEET_TURN_SECRET name a
+        /// TURN server to use.
+        #[arg(long, num_args = 0..=1, default_missing_value = "3478")]
+        turn: Option<u16>,
+        /// The web client's ICE transport policy: `relay` sends all media through TURN.
+        #[arg(
+            long,
+            value_enum,
+            env = "VEET_ICE_TRANSPORT_POLICY",
+            default_value = "all"
+        )]
+        ice_transport_policy: veet::dev::IcePolicy,
     },
     /// Run an SFU media node that joins the fleet through Redis.
     Sfu {
@@ -228,7 +241,20 @@ async fn main() -> anyhow::Result<()> {
             no_sfu,
             apigw_jitter_ms,
             region,
+            turn,
+            ice_transport_policy,
         } => {
+            let local_turn = match turn {
+                Some(turn_port) => Some(veet::coturn::LocalTurn::start(bind, turn_port)?),
+                None => None,
+            };
+            let turn = match &local_turn {
+                Some(t) => Some(t.config.clone()),
+                None => veet_lambdas::config::turn().await?,
+            };
+            if let Some(t) = &turn {
+                println!("TURN for clients: {}", t.urls.join(", "));
+            }
             let mut selector = SelectorConfig::from_env();
             if let Some(r) = region {
                 selector.region = r;
@@ -247,6 +273,8 @@ async fn main() -> anyhow::Result<()> {
                     bind_ip: bind,
                     ..SfuConfig::loopback()
                 }),
+                turn,
+                ice_transport_policy,
             };
             let server = DevServer::start(config).await?;
             println!("Veet is running at http://{}/", server.addr);

@@ -2,6 +2,7 @@
 //!
 //! - [`protocol`]: the JSON frames between clients, signaling handlers and SFU nodes.
 //! - [`token`]: join tokens (HS256 JWTs).
+//! - [`turn`]: short-lived TURN credentials (the TURN REST API scheme coturn checks).
 //! - [`routing`]: connections, rooms, the SFU node registry and node inboxes, in Redis or in memory.
 //! - [`departure`]: what happens when a participant leaves, whoever notices.
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
@@ -18,4 +19,5 @@ pub mod room_code;
 pub mod routing;
 pub mod signature;
 pub mod token;
+pub mod turn;
 pub mod webhook;

@@ -13,6 +13,9 @@
 //! | `AWS_REGION` | region for the AWS clients (set by Lambda); also the region new rooms prefer nodes in |
 //! | `VEET_REGION` | overrides the preferred region of new rooms |
 //! | `VEET_NODE_MAX_PARTICIPANTS` | new rooms skip nodes hosting this many participants (0: no limit) |
+//! | `VEET_TURN_URLS` | comma-separated TURN URLs handed to joining clients (`turn:host:3478`, `turn:host:3478?transport=tcp`, `turns:host:443?transport=tcp`) |
+//! | `VEET_TURN_SECRET` | the TURN server's shared secret (coturn `static-auth-secret`); with `VEET_TURN_URLS`, clients get credentials |
+//! | `VEET_TURN_TTL_SECS` | how long TURN credentials work (default 12 h) |
 
 use std::sync::Arc;
 
@@ -167,6 +170,32 @@ async fn secret_at_arn_env(arn_var: &str) -> anyhow::Result<Option<String>> {
     out.secret_string()
         .map(|s| Some(s.to_owned()))
         .with_context(|| format!("the secret named by {arn_var} has no string value"))
+}
+
+/// TURN for joining clients, from `VEET_TURN_URLS` and `VEET_TURN_SECRET` (or its `_ARN`);
+/// `None` when either is unset.
+pub async fn turn() -> anyhow::Result<Option<veet_core::turn::TurnConfig>> {
+    let Some(urls) = std::env::var("VEET_TURN_URLS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some(secret) = secret("VEET_TURN_SECRET").await? else {
+        bail!("VEET_TURN_URLS is set but VEET_TURN_SECRET (or VEET_TURN_SECRET_ARN) is not");
+    };
+    let ttl = match std::env::var("VEET_TURN_TTL_SECS") {
+        Ok(v) => std::time::Duration::from_secs(
+            v.parse()
+                .with_context(|| format!("VEET_TURN_TTL_SECS={v}"))?,
+        ),
+        Err(_) => veet_core::turn::DEFAULT_TTL,
+    };
+    Ok(veet_core::turn::TurnConfig::new(
+        &urls,
+        secret.as_bytes(),
+        ttl,
+    ))
 }
 
 /// Webhooks from `VEET_WEBHOOK_URLS` and `VEET_WEBHOOK_SECRET` (or its `_ARN`), queued in

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultConfig, resolveApiUrl, resolveWsUrl } from "../src/lib/config";
+import { defaultConfig, icePolicyOf, resolveApiUrl, resolveWsUrl } from "../src/lib/config";
 import { codeFromPath, parseRoomInput } from "../src/lib/roomCode";
 import { initials } from "../src/lib/storage";
 
@@ -38,7 +38,11 @@ describe("runtime config", () => {
     expect(resolveWsUrl("/ws", "http://127.0.0.1:8080")).toBe("ws://127.0.0.1:8080/ws");
     expect(resolveWsUrl("https://x.example/ws", "http://a")).toBe("wss://x.example/ws");
     expect(resolveApiUrl("/api/", "http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080/api");
-    expect(defaultConfig("http://h:1")).toEqual({ wsUrl: "ws://h:1/ws", apiUrl: "http://h:1/api" });
+    expect(defaultConfig("http://h:1")).toEqual({
+      wsUrl: "ws://h:1/ws",
+      apiUrl: "http://h:1/api",
+      iceTransportPolicy: "all",
+    });
   });
 });
 
@@ -48,5 +52,12 @@ describe("initials", () => {
     expect(initials("  bob ")).toBe("B");
     expect(initials("Jean Paul Sartre")).toBe("JS");
     expect(initials("")).toBe("?");
+  });
+});
+
+describe("iceTransportPolicy", () => {
+  it("is relay only when config.json says so exactly", () => {
+    expect(icePolicyOf("relay")).toBe("relay");
+    for (const other of ["all", "RELAY", undefined, 1, null]) expect(icePolicyOf(other)).toBe("all");
   });
 });

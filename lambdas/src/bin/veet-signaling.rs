@@ -3,7 +3,8 @@
 //! Configuration (see `veet_lambdas::config`): `VEET_REDIS_URL` or
 //! `VEET_ELASTICACHE_REPLICATION_GROUP` (+ `VEET_REDIS_AUTH_TOKEN`), `VEET_TOKEN_SECRET`,
 //! optionally `VEET_APIGW_ENDPOINT`, `VEET_WEBHOOK_URLS`, `VEET_WEBHOOK_SECRET`, `VEET_REGION`
-//! and `VEET_NODE_MAX_PARTICIPANTS` (node selection); each
+//! and `VEET_NODE_MAX_PARTICIPANTS` (node selection), `VEET_TURN_URLS` and
+//! `VEET_TURN_SECRET` (TURN credentials for clients); each
 //! secret may come from Secrets Manager through `<NAME>_ARN`.
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let routing = config::lambda_startup().await?;
     let tokens = config::token_authority().await?;
     let webhooks = config::webhooks(&routing).await?;
+    let turn = config::turn().await?;
     let endpoint_override = std::env::var("VEET_APIGW_ENDPOINT")
         .ok()
         .filter(|v| !v.is_empty());
@@ -29,13 +31,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let (routing, tokens, endpoint_override, signaling, webhooks, selector) = (
+            let (routing, tokens, endpoint_override, signaling, webhooks, selector, turn) = (
                 &routing,
                 &tokens,
                 &endpoint_override,
                 &signaling,
                 &webhooks,
                 &selector,
+                &turn,
             );
             async move {
                 let request = event.payload;
@@ -54,6 +57,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         Signaling::new(routing.clone(), tokens.clone(), Arc::new(gateway))
                             .with_webhooks(webhooks.clone())
                             .with_selector(selector.clone())
+                            .with_turn(turn.clone())
                     })
                     .await;
                 Ok::<_, lambda_runtime::Error>(s.handle(request).await)

@@ -157,13 +157,16 @@ pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
         WebhookEvent::new(EventKind::ParticipantJoined, &room).with_participant(record.info.clone())
     })
     .await;
-    let ice_servers = s
+    let mut ice_servers = s
         .routing
         .nodes
         .node(&assignment.node)
         .await?
         .map(|n| n.ice_servers)
         .unwrap_or_default();
+    if let Some(turn) = &s.turn {
+        ice_servers.push(turn.credentials(&conn.identity, veet_core::token::unix_now()));
+    }
     let joined = ServerFrame::Joined {
         room: room.clone(),
         participant: record.info.clone(),

@@ -27,6 +27,7 @@ use veet_core::protocol::{ClientFrame, ErrorCode, NodeMessage, ServerFrame};
 use veet_core::routing::selector::LeastLoaded;
 use veet_core::routing::{Connection, NodeSelector, ParticipantRecord, Routing, RoutingError};
 use veet_core::token::TokenAuthority;
+use veet_core::turn::TurnConfig;
 use veet_core::webhook::{WebhookEvent, Webhooks};
 
 /// A request that failed: the client gets an `error` frame with this code and message.
@@ -90,6 +91,8 @@ pub struct Signaling {
     pub webhooks: Option<Arc<Webhooks>>,
     /// Picks the node for a new room.
     pub selector: Arc<dyn NodeSelector>,
+    /// TURN servers whose short-lived credentials `joined` carries, if any.
+    pub turn: Option<TurnConfig>,
 }
 
 impl Signaling {
@@ -100,7 +103,14 @@ impl Signaling {
             gateway,
             webhooks: None,
             selector: Arc::new(LeastLoaded),
+            turn: None,
         }
+    }
+
+    /// Hands joining clients credentials for these TURN servers.
+    pub fn with_turn(mut self, turn: Option<TurnConfig>) -> Self {
+        self.turn = turn;
+        self
     }
 
     /// Chooses nodes for new rooms with `selector` (least-loaded by default).

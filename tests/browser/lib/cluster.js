@@ -52,7 +52,7 @@ export async function waitFor(check, { what, timeout = 20_000, interval = 100, d
 }
 
 /** A child process with its output kept (the last ~2000 chunks). */
-class Proc {
+export class Proc {
   constructor(name, cmd, args, env = {}) {
     this.name = name;
     this.lines = [];

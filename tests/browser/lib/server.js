@@ -9,11 +9,12 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 export const VEET_BIN = process.env.VEET_BIN ?? resolve(ROOT, "target/debug/veet");
 export const WEB_DIR = process.env.VEET_WEB_DIR ?? resolve(ROOT, "web/dist");
 
-export async function startVeet() {
+/** `env` is added to the server's environment (e.g. TURN settings). */
+export async function startVeet({ env = {} } = {}) {
   if (!existsSync(VEET_BIN)) throw new Error(`${VEET_BIN} is missing: run cargo build -p veet`);
   if (!existsSync(resolve(WEB_DIR, "index.html"))) throw new Error(`${WEB_DIR} has no build: run npm run build in web/`);
   const child = spawn(VEET_BIN, ["dev", "--bind", "127.0.0.1", "--port", "0", "--apigw-jitter-ms", "50"], {
-    env: { ...process.env, VEET_WEB_DIR: WEB_DIR, RUST_LOG: process.env.RUST_LOG ?? "info" },
+    env: { ...process.env, VEET_WEB_DIR: WEB_DIR, RUST_LOG: process.env.RUST_LOG ?? "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs = [];

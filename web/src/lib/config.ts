@@ -5,6 +5,13 @@ export interface AppConfig {
   wsUrl: string;
   /** Absolute http(s):// base of the room API (no trailing slash). */
   apiUrl: string;
+  /** `"relay"` sends all media through TURN (tests, and networks that want it). */
+  iceTransportPolicy: RTCIceTransportPolicy;
+}
+
+/** The policy `raw` names, or the default `"all"`. */
+export function icePolicyOf(raw: unknown): RTCIceTransportPolicy {
+  return raw === "relay" ? "relay" : "all";
 }
 
 /** Makes `url` absolute against `base`, switching http(s) to ws(s) for socket URLs. */
@@ -21,7 +28,7 @@ export function resolveApiUrl(url: string, base: string): string {
 
 /** Same-origin defaults, for when /config.json is missing (a bare static host). */
 export function defaultConfig(origin: string): AppConfig {
-  return { wsUrl: resolveWsUrl("/ws", origin), apiUrl: resolveApiUrl("/api", origin) };
+  return { wsUrl: resolveWsUrl("/ws", origin), apiUrl: resolveApiUrl("/api", origin), iceTransportPolicy: "all" };
 }
 
 let cached: Promise<AppConfig> | null = null;
@@ -39,6 +46,7 @@ export function loadConfig(): Promise<AppConfig> {
       return {
         wsUrl: raw.wsUrl ? resolveWsUrl(raw.wsUrl, origin) : fallback.wsUrl,
         apiUrl: raw.apiUrl ? resolveApiUrl(raw.apiUrl, origin) : fallback.apiUrl,
+        iceTransportPolicy: icePolicyOf(raw.iceTransportPolicy),
       };
     } catch (e) {
       console.warn("veet: no usable /config.json, using same-origin defaults", e);

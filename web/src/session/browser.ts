@@ -57,8 +57,16 @@ function setPreferredCodec(t: RTCRtpTransceiver, kind: string, mimeType: string)
   }
 }
 
-export function browserPeer(iceServers: IceServer[]): PeerLike<MediaStreamTrack> {
-  const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+/** A peer factory for browsers; `"relay"` keeps every candidate on TURN. */
+export function browserPeerFactory(iceTransportPolicy: RTCIceTransportPolicy = "all") {
+  return (iceServers: IceServer[]) => browserPeer(iceServers, iceTransportPolicy);
+}
+
+export function browserPeer(
+  iceServers: IceServer[],
+  iceTransportPolicy: RTCIceTransportPolicy = "all",
+): PeerLike<MediaStreamTrack> {
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: "max-bundle" });
   // One local stream, so every published track carries the same msid stream id.
   const localStream = new MediaStream();
   const peer: PeerLike<MediaStreamTrack> = {

@@ -8,7 +8,7 @@ import { navigate } from "../lib/router";
 import { loadName, saveName } from "../lib/storage";
 import { useLocalMedia } from "../media/useLocalMedia";
 import { Session } from "../session";
-import { browserPeer, browserSocket } from "../session/browser";
+import { browserPeerFactory, browserSocket } from "../session/browser";
 import { refusalOf } from "../session/errors";
 import { EndScreen, type EndInfo } from "./EndScreen";
 import { Meeting } from "./Meeting";
@@ -21,7 +21,7 @@ async function startSession(code: string, name: string): Promise<Session<MediaSt
     token: token.token,
     refreshToken: async () => (await requestToken(code, name)).token,
     createSocket: browserSocket,
-    createPeer: browserPeer,
+    createPeer: browserPeerFactory(config.iceTransportPolicy),
     log: (msg, detail) => console.info(`veet: ${msg}`, detail ?? ""),
   });
 }
