@@ -52,6 +52,8 @@ pub struct DevConfig {
     pub turn: Option<TurnConfig>,
     /// The web client's `iceTransportPolicy` (`relay`: media only through TURN).
     pub ice_transport_policy: IcePolicy,
+    /// Guest tokens may start meetings in rooms nobody created (see `Signaling::public_rooms`).
+    pub public_rooms: bool,
 }
 
 /// Which ICE candidates the web client may use (`RTCIceTransportPolicy`).
@@ -87,6 +89,7 @@ impl DevConfig {
             selector: SelectorConfig::default(),
             turn: None,
             ice_transport_policy: IcePolicy::All,
+            public_rooms: true,
         }
     }
 }
@@ -155,7 +158,8 @@ impl DevServer {
             Signaling::new(routing.clone(), config.tokens.clone(), gateway.clone())
                 .with_webhooks(webhooks.clone())
                 .with_selector(Arc::from(config.selector.build()))
-                .with_turn(config.turn.clone()),
+                .with_turn(config.turn.clone())
+                .with_public_rooms(config.public_rooms),
         );
         let emulator = Emulator::with_jitter(signaling, &ROUTES, config.apigw_jitter);
         let room_api = Arc::new(

@@ -97,6 +97,10 @@ enum Command {
             default_value = "all"
         )]
         ice_transport_policy: veet::dev::IcePolicy,
+        /// Let guests start meetings with any code, as in the cloud with VEET_PUBLIC_ROOMS=1
+        /// (by default guests join only rooms made with "New meeting" or the room API).
+        #[arg(long)]
+        public_rooms: bool,
     },
     /// Run an SFU media node that joins the fleet through Redis.
     Sfu {
@@ -243,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
             region,
             turn,
             ice_transport_policy,
+            public_rooms,
         } => {
             let local_turn = match turn {
                 Some(turn_port) => Some(veet::coturn::LocalTurn::start(bind, turn_port)?),
@@ -275,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
                 }),
                 turn,
                 ice_transport_policy,
+                public_rooms: public_rooms || veet_lambdas::config::public_rooms(),
             };
             let server = DevServer::start(config).await?;
             println!("Veet is running at http://{}/", server.addr);

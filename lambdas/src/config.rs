@@ -16,6 +16,7 @@
 //! | `VEET_TURN_URLS` | comma-separated TURN URLs handed to joining clients (`turn:host:3478`, `turn:host:3478?transport=tcp`, `turns:host:443?transport=tcp`) |
 //! | `VEET_TURN_SECRET` | the TURN server's shared secret (coturn `static-auth-secret`); with `VEET_TURN_URLS`, clients get credentials |
 //! | `VEET_TURN_TTL_SECS` | how long TURN credentials work (default 12 h) |
+//! | `VEET_PUBLIC_ROOMS` | `1`: guest tokens may start meetings in rooms nobody created (default: only rooms made through the room API or the web app's "new meeting") |
 
 use std::sync::Arc;
 
@@ -170,6 +171,14 @@ async fn secret_at_arn_env(arn_var: &str) -> anyhow::Result<Option<String>> {
     out.secret_string()
         .map(|s| Some(s.to_owned()))
         .with_context(|| format!("the secret named by {arn_var} has no string value"))
+}
+
+/// `VEET_PUBLIC_ROOMS`: whether guest tokens may start meetings in rooms nobody created.
+pub fn public_rooms() -> bool {
+    matches!(
+        std::env::var("VEET_PUBLIC_ROOMS").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    )
 }
 
 /// TURN for joining clients, from `VEET_TURN_URLS` and `VEET_TURN_SECRET` (or its `_ARN`);

@@ -77,18 +77,29 @@ impl Drop for TestServer {
 impl TestServer {
     /// Starts a server on a free loopback port with [`TEST_SECRET`].
     pub async fn start(backend: Backend) -> Self {
-        Self::start_inner(backend, None).await
+        Self::start_inner(backend, None, true).await
+    }
+
+    /// Like [`start`](Self::start), where guest tokens cannot start meetings in rooms
+    /// nobody created (the cloud's default).
+    pub async fn start_without_public_rooms(backend: Backend) -> Self {
+        Self::start_inner(backend, None, false).await
     }
 
     /// Like [`start`](Self::start), with a real SFU node in the process (media on loopback).
     pub async fn start_with_sfu(backend: Backend) -> Self {
-        Self::start_inner(backend, Some(veet_sfu::SfuConfig::loopback())).await
+        Self::start_inner(backend, Some(veet_sfu::SfuConfig::loopback()), true).await
     }
 
-    async fn start_inner(backend: Backend, sfu: Option<veet_sfu::SfuConfig>) -> Self {
+    async fn start_inner(
+        backend: Backend,
+        sfu: Option<veet_sfu::SfuConfig>,
+        public_rooms: bool,
+    ) -> Self {
         let tokens = TokenAuthority::new(TEST_SECRET);
         let mut config = DevConfig::local(0, tokens.clone());
         config.sfu = sfu;
+        config.public_rooms = public_rooms;
         config.apigw_jitter = TEST_JITTER;
         let redis = match backend {
             Backend::Memory => None,

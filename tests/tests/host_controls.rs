@@ -16,6 +16,7 @@ veet_tests::for_both_backends!(
     a_removed_participant_stays_out_for_the_meeting,
     a_locked_meeting_admits_only_hosts_and_those_inside,
     a_host_ends_the_meeting_for_everyone,
+    guests_join_only_meetings_someone_created,
 );
 
 const ROOM: &str = "hst-ctrl-abc";
@@ -168,6 +169,32 @@ async fn a_host_ends_the_meeting_for_everyone(backend: Backend) {
         .is_empty());
     // A new meeting can start in the room later.
     let (_dan, _) = s.join(ROOM, "dan").await;
+    panics::assert_no_server_panics();
+}
+
+async fn guests_join_only_meetings_someone_created(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start_without_public_rooms(backend).await;
+    s.add_node("node-1").await;
+    // A guest with a valid code nobody made a meeting for is told so, and no room appears.
+    let (status, token) = s.guest_token(ROOM, "Eve").await;
+    assert_eq!(status, 200);
+    let mut eve = WsClient::connect_ok(&s.url_with_token(&token.unwrap())).await;
+    eve.send(json!({"action": "join"})).await;
+    eve.expect_error("room_not_found").await;
+    assert!(s.routing().rooms.room(ROOM).await.unwrap().is_none());
+    assert!(s
+        .routing()
+        .rooms
+        .participants(ROOM)
+        .await
+        .unwrap()
+        .is_empty());
+    // A token the room API issued starts it (as the web app's "new meeting" creates it);
+    // then the guest gets in.
+    let (_host, _) = s.join_as_host(ROOM, "hana").await;
+    eve.send(json!({"action": "join"})).await;
+    eve.expect("joined").await;
     panics::assert_no_server_panics();
 }
 

@@ -4,7 +4,7 @@
 //! `VEET_ELASTICACHE_REPLICATION_GROUP` (+ `VEET_REDIS_AUTH_TOKEN`), `VEET_TOKEN_SECRET`,
 //! optionally `VEET_APIGW_ENDPOINT`, `VEET_WEBHOOK_URLS`, `VEET_WEBHOOK_SECRET`, `VEET_REGION`
 //! and `VEET_NODE_MAX_PARTICIPANTS` (node selection), `VEET_TURN_URLS` and
-//! `VEET_TURN_SECRET` (TURN credentials for clients); each
+//! `VEET_TURN_SECRET` (TURN credentials for clients), `VEET_PUBLIC_ROOMS`; each
 //! secret may come from Secrets Manager through `<NAME>_ARN`.
 
 use std::sync::Arc;
@@ -58,6 +58,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                             .with_webhooks(webhooks.clone())
                             .with_selector(selector.clone())
                             .with_turn(turn.clone())
+                            .with_public_rooms(config::public_rooms())
                     })
                     .await;
                 Ok::<_, lambda_runtime::Error>(s.handle(request).await)

@@ -27,6 +27,12 @@ async fn admission(s: &Signaling, conn: &Connection) -> Result<bool, ActionError
         ));
     }
     let Some(room) = s.routing.rooms.room(&conn.room).await? else {
+        if conn.guest && !s.public_rooms {
+            return Err(ActionError::new(
+                ErrorCode::RoomNotFound,
+                "no meeting has this code: check it, or start a new meeting",
+            ));
+        }
         // A room nobody made through the room API starts with default settings, so the
         // meeting has a record hosts can lock and end.
         s.routing

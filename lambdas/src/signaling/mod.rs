@@ -93,6 +93,10 @@ pub struct Signaling {
     pub selector: Arc<dyn NodeSelector>,
     /// TURN servers whose short-lived credentials `joined` carries, if any.
     pub turn: Option<TurnConfig>,
+    /// Whether a guest token may start a meeting in a room nobody created (through the room
+    /// API or the web app's "new meeting"). Off, a guest joining an unknown code gets
+    /// `room_not_found`; tokens the room API issued may always start one.
+    pub public_rooms: bool,
 }
 
 impl Signaling {
@@ -104,7 +108,14 @@ impl Signaling {
             webhooks: None,
             selector: Arc::new(LeastLoaded),
             turn: None,
+            public_rooms: true,
         }
+    }
+
+    /// Lets guest tokens start meetings in rooms nobody created, or not.
+    pub fn with_public_rooms(mut self, allowed: bool) -> Self {
+        self.public_rooms = allowed;
+        self
     }
 
     /// Hands joining clients credentials for these TURN servers.

@@ -239,6 +239,8 @@ export async function startCluster({ nodes = 2, jitterMs = 50, drainSecs = 5 } =
         "--port", String(devPort),
         "--redis", redisUrl,
         "--apigw-jitter-ms", String(jitterMs),
+        // The tests open meetings at codes of their own choosing, as guests.
+        "--public-rooms",
       ],
       { VEET_TOKEN_SECRET: SECRET, VEET_WEB_DIR: WEB_DIR },
     );

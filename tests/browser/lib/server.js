@@ -13,7 +13,9 @@ export const WEB_DIR = process.env.VEET_WEB_DIR ?? resolve(ROOT, "web/dist");
 export async function startVeet({ env = {} } = {}) {
   if (!existsSync(VEET_BIN)) throw new Error(`${VEET_BIN} is missing: run cargo build -p veet`);
   if (!existsSync(resolve(WEB_DIR, "index.html"))) throw new Error(`${WEB_DIR} has no build: run npm run build in web/`);
-  const child = spawn(VEET_BIN, ["dev", "--bind", "127.0.0.1", "--port", "0", "--apigw-jitter-ms", "50"], {
+  // --public-rooms: the tests open meetings at codes of their own choosing, as guests.
+  const args = ["dev", "--bind", "127.0.0.1", "--port", "0", "--apigw-jitter-ms", "50", "--public-rooms"];
+  const child = spawn(VEET_BIN, args, {
     env: { ...process.env, VEET_WEB_DIR: WEB_DIR, RUST_LOG: process.env.RUST_LOG ?? "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
