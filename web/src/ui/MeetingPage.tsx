@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, requestToken } from "../lib/api";
 import { loadConfig } from "../lib/config";
+import { inviteFor } from "../lib/invite";
 import { navigate } from "../lib/router";
 import { loadName, saveName } from "../lib/storage";
 import { useLocalMedia } from "../media/useLocalMedia";
@@ -15,11 +16,17 @@ import { Meeting } from "./Meeting";
 import { PreJoin } from "./PreJoin";
 
 async function startSession(code: string, name: string): Promise<Session<MediaStreamTrack>> {
-  const [config, token] = await Promise.all([loadConfig(), requestToken(code, name)]);
+  // An invite link's token joins as whoever it was issued to (a host, say); it is reused on
+  // reconnects, as a guest token would be fetched anew.
+  const invite = inviteFor(code);
+  const [config, token] = await Promise.all([
+    loadConfig(),
+    invite ? Promise.resolve(invite.token) : requestToken(code, name).then((t) => t.token),
+  ]);
   return new Session<MediaStreamTrack>({
     wsUrl: config.wsUrl,
-    token: token.token,
-    refreshToken: async () => (await requestToken(code, name)).token,
+    token,
+    refreshToken: async () => (invite ? invite.token : (await requestToken(code, name)).token),
     createSocket: browserSocket,
     createPeer: browserPeerFactory(config.iceTransportPolicy),
     log: (msg, detail) => console.info(`veet: ${msg}`, detail ?? ""),
@@ -29,7 +36,7 @@ async function startSession(code: string, name: string): Promise<Session<MediaSt
 function MeetingFlow({ code, onEnd }: { code: string; onEnd(info: EndInfo): void }) {
   const media = useLocalMedia();
   const [session, setSession] = useState<Session<MediaStreamTrack> | null>(null);
-  const [name, setName] = useState(loadName);
+  const [name, setName] = useState(() => inviteFor(code)?.name ?? loadName());
   const [joining, setJoining] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
