@@ -21,6 +21,13 @@ veet_tests::for_both_backends!(
 
 const ROOM: &str = "hst-ctrl-abc";
 
+/// Neither the room nor anyone in it is left in the routing store.
+async fn assert_no_meeting(s: &TestServer) {
+    assert!(s.routing().rooms.room(ROOM).await.unwrap().is_none());
+    let left = s.routing().rooms.participants(ROOM).await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 fn pid(joined: &serde_json::Value) -> String {
     joined["participant"]["id"].as_str().unwrap().to_owned()
 }
@@ -159,14 +166,7 @@ async fn a_host_ends_the_meeting_for_everyone(backend: Backend) {
         assert_eq!(f["reason"], "ended");
         c.expect_closed().await;
     }
-    assert!(s.routing().rooms.room(ROOM).await.unwrap().is_none());
-    assert!(s
-        .routing()
-        .rooms
-        .participants(ROOM)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_no_meeting(&s).await;
     // A new meeting can start in the room later.
     let (_dan, _) = s.join(ROOM, "dan").await;
     panics::assert_no_server_panics();
@@ -182,14 +182,7 @@ async fn guests_join_only_meetings_someone_created(backend: Backend) {
     let mut eve = WsClient::connect_ok(&s.url_with_token(&token.unwrap())).await;
     eve.send(json!({"action": "join"})).await;
     eve.expect_error("room_not_found").await;
-    assert!(s.routing().rooms.room(ROOM).await.unwrap().is_none());
-    assert!(s
-        .routing()
-        .rooms
-        .participants(ROOM)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_no_meeting(&s).await;
     // A token the room API issued starts it (as the web app's "new meeting" creates it);
     // then the guest gets in.
     let (_host, _) = s.join_as_host(ROOM, "hana").await;
