@@ -24,6 +24,9 @@ export const ACTIONS = [
   'remove_participant',
   'lock_meeting',
   'end_meeting',
+  'set_lobby',
+  'admit_guest',
+  'deny_guest',
 ] as const;
 
 export const STAGE_NAME = 'prod';

@@ -15,7 +15,9 @@ test('WebSocket API routes on the action field, with every route wired to the si
     '$connect',
     '$default',
     '$disconnect',
+    'admit_guest',
     'chat',
+    'deny_guest',
     'end_meeting',
     'join',
     'leave',
@@ -24,6 +26,7 @@ test('WebSocket API routes on the action field, with every route wired to the si
     'mute_participant',
     'ping',
     'remove_participant',
+    'set_lobby',
     'signal',
     'view',
   ]);

@@ -54,6 +54,8 @@ pub struct DevConfig {
     pub ice_transport_policy: IcePolicy,
     /// Guest tokens may start meetings in rooms nobody created (see `Signaling::public_rooms`).
     pub public_rooms: bool,
+    /// How long the web client waits in a lobby before giving up (`lobbyTimeoutSecs`).
+    pub lobby_timeout_secs: u64,
 }
 
 /// Which ICE candidates the web client may use (`RTCIceTransportPolicy`).
@@ -90,6 +92,7 @@ impl DevConfig {
             turn: None,
             ice_transport_policy: IcePolicy::All,
             public_rooms: true,
+            lobby_timeout_secs: 300,
         }
     }
 }
@@ -183,8 +186,8 @@ impl DevServer {
             .route(
                 "/config.json",
                 get({
-                    let policy = config.ice_transport_policy;
-                    move |headers: HeaderMap| client_config(headers, policy)
+                    let (policy, lobby) = (config.ice_transport_policy, config.lobby_timeout_secs);
+                    move |headers: HeaderMap| client_config(headers, policy, lobby)
                 }),
             )
             .route("/api/dev/drop-connections", post(drop_connections))
@@ -257,7 +260,11 @@ struct LocalApi {
 }
 
 /// The runtime configuration the web app loads; in the cloud it is a static file.
-async fn client_config(headers: HeaderMap, policy: IcePolicy) -> Json<serde_json::Value> {
+async fn client_config(
+    headers: HeaderMap,
+    policy: IcePolicy,
+    lobby_timeout_secs: u64,
+) -> Json<serde_json::Value> {
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -266,6 +273,7 @@ async fn client_config(headers: HeaderMap, policy: IcePolicy) -> Json<serde_json
         "wsUrl": format!("ws://{host}/ws"),
         "apiUrl": format!("http://{host}/api"),
         "iceTransportPolicy": policy.as_str(),
+        "lobbyTimeoutSecs": lobby_timeout_secs,
     }))
 }
 

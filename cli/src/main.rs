@@ -101,6 +101,9 @@ enum Command {
         /// (by default guests join only rooms made with "New meeting" or the room API).
         #[arg(long)]
         public_rooms: bool,
+        /// How long the web client waits in a meeting's lobby before giving up.
+        #[arg(long, env = "VEET_LOBBY_TIMEOUT_SECS", default_value_t = 300)]
+        lobby_timeout_secs: u64,
     },
     /// Run an SFU media node that joins the fleet through Redis.
     Sfu {
@@ -248,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
             turn,
             ice_transport_policy,
             public_rooms,
+            lobby_timeout_secs,
         } => {
             let local_turn = match turn {
                 Some(turn_port) => Some(veet::coturn::LocalTurn::start(bind, turn_port)?),
@@ -281,6 +285,7 @@ async fn main() -> anyhow::Result<()> {
                 turn,
                 ice_transport_policy,
                 public_rooms: public_rooms || veet_lambdas::config::public_rooms(),
+                lobby_timeout_secs,
             };
             let server = DevServer::start(config).await?;
             println!("Veet is running at http://{}/", server.addr);

@@ -219,12 +219,18 @@ pub enum ClientFrame {
     LockMeeting { locked: bool },
     /// Host: end the meeting for everyone.
     EndMeeting {},
+    /// Host: make guests knock (wait in the lobby for a host) or let them straight in.
+    SetLobby { enabled: bool },
+    /// Host: let a guest waiting in the lobby in.
+    AdmitGuest { knock_id: String },
+    /// Host: turn a guest waiting in the lobby away.
+    DenyGuest { knock_id: String },
 }
 
 impl ClientFrame {
     /// Every action a client may send; the API Gateway routes besides `$connect`,
     /// `$disconnect` and `$default`.
-    pub const ACTIONS: [&'static str; 11] = [
+    pub const ACTIONS: [&'static str; 14] = [
         "join",
         "leave",
         "signal",
@@ -236,6 +242,9 @@ impl ClientFrame {
         "remove_participant",
         "lock_meeting",
         "end_meeting",
+        "set_lobby",
+        "admit_guest",
+        "deny_guest",
     ];
 }
 
@@ -285,6 +294,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A host locked the meeting: no one new may join.
     MeetingLocked,
+    /// A host turned this guest away from the lobby.
+    KnockDenied,
     /// The same identity joined the room from another connection; this one is closed.
     Replaced,
     /// A room admin (or the room API) removed this participant.
@@ -367,6 +378,27 @@ pub enum ServerFrame {
         track_id: String,
         muted: bool,
         /// The host who muted it, when it was not its owner.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<String>,
+    },
+    /// Your join waits in the lobby until a host lets you in (`joined` follows) or turns you
+    /// away (`error` `knock_denied`). Nothing of the meeting reaches you meanwhile.
+    WaitingInLobby {},
+    /// To hosts: a guest asks to join (also sent, for every guest still waiting, to a host
+    /// who joins).
+    Knock {
+        knock_id: String,
+        name: String,
+    },
+    /// To hosts: a knock was answered (by a host, or the guest gave up).
+    KnockResolved {
+        knock_id: String,
+        admitted: bool,
+    },
+    /// A host made guests knock, or let them straight in again.
+    LobbyChanged {
+        enabled: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         by: Option<String>,

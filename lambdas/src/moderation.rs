@@ -1,10 +1,11 @@
-//! What a host can do to a meeting — mute someone, remove them, lock the meeting, end it —
+//! What a host can do to a meeting — mute someone, remove them, lock the meeting, make
+//! guests knock, end it —
 //! shared by the host's own frames (`mute_participant`, …) and the room API, so both take
 //! the same path and the node enforces the result.
 
 use veet_core::gateway::{send_to_all, ClientGateway};
 use veet_core::protocol::{CloseReason, ErrorCode, NodeMessage, ServerFrame};
-use veet_core::routing::{Connection, ParticipantRecord, Routing, RoutingError};
+use veet_core::routing::{Connection, ParticipantRecord, RoomFlag, Routing, RoutingError};
 use veet_core::webhook::{EventKind, WebhookEvent, Webhooks};
 
 /// Why a moderation action did not happen.
@@ -146,15 +147,16 @@ impl Moderation<'_> {
         Ok(())
     }
 
-    /// Locks or unlocks the meeting and tells everyone in it.
-    pub async fn set_locked(&self, locked: bool) -> Result<(), ModerationError> {
-        if !self.routing.rooms.set_locked(self.room, locked).await? {
+    /// Locks or unlocks the meeting, or turns its lobby on or off, and tells everyone in it.
+    pub async fn set_flag(&self, flag: RoomFlag, on: bool) -> Result<(), ModerationError> {
+        if !self.routing.rooms.set_flag(self.room, flag, on).await? {
             return Err(ModerationError::NoRoom(self.room.to_owned()));
         }
         let everyone = self.routing.rooms.participants(self.room).await?;
-        let frame = ServerFrame::MeetingLocked {
-            locked,
-            by: self.by.map(str::to_owned),
+        let by = self.by.map(str::to_owned);
+        let frame = match flag {
+            RoomFlag::Locked => ServerFrame::MeetingLocked { locked: on, by },
+            RoomFlag::Lobby => ServerFrame::LobbyChanged { enabled: on, by },
         };
         self.tell(&everyone, &frame).await;
         Ok(())

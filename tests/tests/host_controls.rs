@@ -17,6 +17,8 @@ veet_tests::for_both_backends!(
     a_locked_meeting_admits_only_hosts_and_those_inside,
     a_host_ends_the_meeting_for_everyone,
     guests_join_only_meetings_someone_created,
+    a_knocking_guest_waits_until_a_host_answers,
+    a_host_turns_the_lobby_on_and_off,
 );
 
 const ROOM: &str = "hst-ctrl-abc";
@@ -188,6 +190,117 @@ async fn guests_join_only_meetings_someone_created(backend: Backend) {
     let (_host, _) = s.join_as_host(ROOM, "hana").await;
     eve.send(json!({"action": "join"})).await;
     eve.expect("joined").await;
+    panics::assert_no_server_panics();
+}
+
+/// A guest (a token from the public endpoint, as the web app gets one) that sent `join`.
+async fn guest_joining(s: &TestServer, name: &str) -> WsClient {
+    let (status, token) = s.guest_token(ROOM, name).await;
+    assert_eq!(status, 200);
+    let mut c = WsClient::connect_ok(&s.url_with_token(&token.unwrap())).await;
+    c.send(json!({"action": "join"})).await;
+    c
+}
+
+async fn a_knocking_guest_waits_until_a_host_answers(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start(backend).await;
+    s.add_node("node-1").await;
+    let knock = veet_core::routing::RoomSettings {
+        access: veet_core::routing::RoomAccess::Knock,
+        ..Default::default()
+    };
+    assert!(s.routing().rooms.create_room(ROOM, knock).await.unwrap());
+    let (mut host, _) = s.join_as_host(ROOM, "hana").await;
+    host.expect_where("lobby_changed", |f| f["enabled"] == true)
+        .await;
+    // Invited people (room API tokens) do not knock.
+    let (mut bob, _) = s.join(ROOM, "bob").await;
+
+    let mut gus = guest_joining(&s, "Gus").await;
+    gus.expect("waiting_in_lobby").await;
+    let k = host.expect_where("knock", |f| f["name"] == "Gus").await;
+    let gus_knock = k["knock_id"].as_str().unwrap().to_owned();
+    // Nothing of the meeting reaches the lobby: no joined, no roster, no chat.
+    bob.send(json!({"action": "chat", "text": "inside talk"}))
+        .await;
+    host.expect_where("chat", |f| f["text"] == "inside talk")
+        .await;
+    for ty in ["joined", "participant_joined", "chat"] {
+        gus.expect_none(ty, QUIET).await;
+    }
+    assert_eq!(s.routing().rooms.participants(ROOM).await.unwrap().len(), 2);
+    // Only hosts answer.
+    bob.send(json!({"action": "admit_guest", "knock_id": gus_knock}))
+        .await;
+    bob.expect_error("forbidden").await;
+
+    host.send(json!({"action": "admit_guest", "knock_id": gus_knock}))
+        .await;
+    host.expect_where("knock_resolved", |f| {
+        f["knock_id"] == gus_knock.as_str() && f["admitted"] == true
+    })
+    .await;
+    let joined = gus.expect("joined").await;
+    assert_eq!(joined["participants"].as_array().unwrap().len(), 2);
+    bob.expect_where("participant_joined", |f| f["participant"]["name"] == "Gus")
+        .await;
+    // Answering again finds nothing.
+    host.send(json!({"action": "admit_guest", "knock_id": gus_knock}))
+        .await;
+    host.expect_error("not_found").await;
+
+    // Ida knocks; a host who joins later is shown her; a host turns her away.
+    let mut ida = guest_joining(&s, "Ida").await;
+    ida.expect("waiting_in_lobby").await;
+    let (mut henk, _) = s.join_as_host(ROOM, "henk").await;
+    let k = henk.expect_where("knock", |f| f["name"] == "Ida").await;
+    henk.send(json!({"action": "deny_guest", "knock_id": k["knock_id"]}))
+        .await;
+    ida.expect_error("knock_denied").await;
+    ida.expect_closed().await;
+    for h in [&mut host, &mut henk] {
+        h.expect_where("knock_resolved", |f| f["admitted"] == false)
+            .await;
+    }
+
+    // Zed gives up: closing the socket takes the knock away.
+    let mut zed = guest_joining(&s, "Zed").await;
+    zed.expect("waiting_in_lobby").await;
+    host.expect_where("knock", |f| f["name"] == "Zed").await;
+    zed.close().await;
+    host.expect_where("knock_resolved", |f| f["admitted"] == false)
+        .await;
+    assert!(s.routing().rooms.knocks(ROOM).await.unwrap().is_empty());
+    assert_eq!(s.routing().rooms.participants(ROOM).await.unwrap().len(), 4);
+    panics::assert_no_server_panics();
+}
+
+async fn a_host_turns_the_lobby_on_and_off(backend: Backend) {
+    panics::watch();
+    let s = TestServer::start(backend).await;
+    s.add_node("node-1").await;
+    let (mut host, _) = s.join_as_host(ROOM, "hana").await;
+    let mut ann = guest_joining(&s, "Ann").await;
+    ann.expect("joined").await;
+    host.send(json!({"action": "set_lobby", "enabled": true}))
+        .await;
+    for c in [&mut host, &mut ann] {
+        c.expect_where("lobby_changed", |f| f["enabled"] == true)
+            .await;
+    }
+    let mut gus = guest_joining(&s, "Gus").await;
+    gus.expect("waiting_in_lobby").await;
+    host.expect("knock").await;
+    // Off again: new guests walk in; the one waiting still waits for an answer.
+    host.send(json!({"action": "set_lobby", "enabled": false}))
+        .await;
+    host.expect_where("lobby_changed", |f| f["enabled"] == false)
+        .await;
+    let mut ida = guest_joining(&s, "Ida").await;
+    ida.expect("joined").await;
+    gus.expect_none("joined", QUIET).await;
+    assert_eq!(s.routing().rooms.knocks(ROOM).await.unwrap().len(), 1);
     panics::assert_no_server_panics();
 }
 

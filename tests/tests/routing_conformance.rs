@@ -10,7 +10,8 @@ use futures::StreamExt;
 use veet_core::protocol::{Grants, NodeMessage};
 use veet_core::routing::selector::LeastLoaded;
 use veet_core::routing::{
-    unix_millis, AddOutcome, Connection, Inbox, NodeInfo, Removal, RoomSettings, Routing,
+    unix_millis, AddOutcome, Connection, Inbox, LobbyEntry, NodeInfo, Removal, RoomFlag,
+    RoomSettings, Routing,
 };
 use veet_tests::conformance::{ids, node, participant, Fixture};
 use veet_tests::{eventually, routing_suite, RedisServer, WAIT};
@@ -23,7 +24,7 @@ routing_suite!(
     settings_apply_from_the_moment_a_room_exists,
     same_identity_replaces_earlier_participant,
     delete_room_if_empty_only_when_empty,
-    denials_and_lock_last_for_the_meeting,
+    denials_lock_and_lobby_last_for_the_meeting,
     node_registry_heartbeat_ordering_deregister,
     node_expires_after_its_ttl,
     concurrent_assignment_picks_one_least_loaded_node,
@@ -387,7 +388,7 @@ async fn delete_room_if_empty_only_when_empty(f: Fixture) {
     assert!(r.rooms.list_rooms().await.unwrap().is_empty());
 }
 
-async fn denials_and_lock_last_for_the_meeting(f: Fixture) {
+async fn denials_lock_and_lobby_last_for_the_meeting(f: Fixture) {
     let r = f.routing().await;
     let other = f.routing().await;
     let kept = RoomSettings {
@@ -396,14 +397,22 @@ async fn denials_and_lock_last_for_the_meeting(f: Fixture) {
     };
     assert!(r.rooms.create_room("room-d", kept).await.unwrap());
     assert!(!r.rooms.room("room-d").await.unwrap().unwrap().locked);
-    assert!(!r.rooms.set_locked("no-room", true).await.unwrap());
+    assert!(!r
+        .rooms
+        .set_flag("no-room", RoomFlag::Locked, true)
+        .await
+        .unwrap());
     r.rooms
         .add_participant("room-d", &participant("PA_a", "alice", 1))
         .await
         .unwrap();
     let mallory = vec!["id:mallory".to_owned(), "ip:10.0.0.9".to_owned()];
     r.rooms.deny("room-d", &mallory).await.unwrap();
-    assert!(r.rooms.set_locked("room-d", true).await.unwrap());
+    assert!(r
+        .rooms
+        .set_flag("room-d", RoomFlag::Locked, true)
+        .await
+        .unwrap());
     // Seen from another handle; any one matching entry is enough.
     assert!(other.rooms.room("room-d").await.unwrap().unwrap().locked);
     assert!(other
@@ -417,12 +426,52 @@ async fn denials_and_lock_last_for_the_meeting(f: Fixture) {
         .await
         .unwrap());
     assert!(!other.rooms.is_denied("room-x", &mallory).await.unwrap());
-    assert!(other.rooms.set_locked("room-d", false).await.unwrap());
+    assert!(other
+        .rooms
+        .set_flag("room-d", RoomFlag::Locked, false)
+        .await
+        .unwrap());
     assert!(!r.rooms.room("room-d").await.unwrap().unwrap().locked);
-    assert!(r.rooms.set_locked("room-d", true).await.unwrap());
+    assert!(r
+        .rooms
+        .set_flag("room-d", RoomFlag::Locked, true)
+        .await
+        .unwrap());
+
+    // The lobby: a switch of its own, and knocks in order that exactly one answer takes.
+    assert!(r
+        .rooms
+        .set_flag("room-d", RoomFlag::Lobby, true)
+        .await
+        .unwrap());
+    let info = other.rooms.room("room-d").await.unwrap().unwrap();
+    assert!(info.lobby && info.locked && info.knocks());
+    for (i, who) in ["gus", "ida"].iter().enumerate() {
+        let entry = LobbyEntry {
+            knock_id: format!("KN_{who}"),
+            connection_id: format!("conn-{who}"),
+            identity: format!("guest-{who}"),
+            name: who.to_string(),
+            at: 1_000 + i as u64,
+        };
+        r.rooms.knock("room-d", &entry).await.unwrap();
+    }
+    let waiting = other.rooms.knocks("room-d").await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["gus", "ida"]
+    );
+    let (a, b) = tokio::join!(
+        r.rooms.take_knock("room-d", "KN_gus"),
+        other.rooms.take_knock("room-d", "KN_gus")
+    );
+    let taken: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(taken.len(), 1, "one of two answers takes the knock");
+    assert_eq!(taken[0].connection_id, "conn-gus");
+    assert_eq!(r.rooms.knocks("room-d").await.unwrap().len(), 1);
 
     // The meeting ends when the last one leaves: the room stays for its timeout, but the
-    // lock and the denials were for that meeting.
+    // lock, the lobby and the denials were for that meeting.
     r.rooms.remove_participant("room-d", "PA_a").await.unwrap();
     assert!(r.rooms.delete_room_if_empty("room-d").await.unwrap());
     let info = r

@@ -68,9 +68,9 @@ joined_at: number, tracks: Array<TrackInfo>, grants: Grants, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
 
-export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", };
+export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", } | { "action": "set_lobby", enabled: boolean, } | { "action": "admit_guest", knock_id: string, } | { "action": "deny_guest", knock_id: string, };
 
-export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "forbidden" | "meeting_locked" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
+export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "forbidden" | "meeting_locked" | "knock_denied" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
 
 export type CloseReason = "deleted" | "ended" | "node_draining" | "node_failed";
 
@@ -86,7 +86,7 @@ participants: Array<ParticipantInfo>, ice_servers: Array<IceServer>, } | { "type
 /**
  * The host who muted it, when it was not its owner.
  */
-by?: string, } | { "type": "meeting_locked", locked: boolean, 
+by?: string, } | { "type": "waiting_in_lobby", } | { "type": "knock", knock_id: string, name: string, } | { "type": "knock_resolved", knock_id: string, admitted: boolean, } | { "type": "lobby_changed", enabled: boolean, by?: string, } | { "type": "meeting_locked", locked: boolean, 
 /**
  * The host's participant id (absent when done through the room API).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultConfig, icePolicyOf, resolveApiUrl, resolveWsUrl } from "../src/lib/config";
+import { defaultConfig, icePolicyOf, lobbyTimeoutOf, resolveApiUrl, resolveWsUrl } from "../src/lib/config";
 import { codeFromPath, parseRoomInput } from "../src/lib/roomCode";
 import { initials } from "../src/lib/storage";
 
@@ -42,6 +42,7 @@ describe("runtime config", () => {
       wsUrl: "ws://h:1/ws",
       apiUrl: "http://h:1/api",
       iceTransportPolicy: "all",
+      lobbyTimeoutSecs: 300,
     });
   });
 });
@@ -59,5 +60,13 @@ describe("iceTransportPolicy", () => {
   it("is relay only when config.json says so exactly", () => {
     expect(icePolicyOf("relay")).toBe("relay");
     for (const other of ["all", "RELAY", undefined, 1, null]) expect(icePolicyOf(other)).toBe("all");
+  });
+});
+
+describe("lobbyTimeoutSecs", () => {
+  it("takes a positive number of seconds, else five minutes", () => {
+    expect(lobbyTimeoutOf(60)).toBe(60);
+    expect(lobbyTimeoutOf(0.5)).toBe(0.5);
+    for (const other of [0, -5, Infinity, NaN, "60", undefined, null]) expect(lobbyTimeoutOf(other)).toBe(300);
   });
 });

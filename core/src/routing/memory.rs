@@ -22,6 +22,8 @@ struct RoomEntry {
     expires_at: Option<Instant>,
     /// Kept out of the current meeting.
     denied: std::collections::HashSet<String>,
+    /// Guests waiting for a host, oldest first.
+    lobby: Vec<LobbyEntry>,
 }
 
 struct NodeEntry {
@@ -153,6 +155,7 @@ fn new_room(code: &str, settings: RoomSettings) -> RoomInfo {
         created_at: unix_millis(),
         settings,
         locked: false,
+        lobby: false,
     }
 }
 
@@ -383,8 +386,10 @@ impl RoomStore for MemoryRouting {
             if let Some(info) = entry.info.as_mut() {
                 info.node = None;
                 info.locked = false;
+                info.lobby = false;
             }
             entry.denied.clear();
+            entry.lobby.clear();
             entry.expires_at = Some(Instant::now() + Duration::from_secs(timeout));
         }
         Ok(true)
@@ -410,15 +415,44 @@ impl RoomStore for MemoryRouting {
             .is_some_and(|r| entries.iter().any(|e| r.denied.contains(e))))
     }
 
-    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool> {
+    async fn set_flag(&self, code: &str, flag: RoomFlag, on: bool) -> Result<bool> {
         let mut st = self.state();
         match st.rooms().get_mut(code).and_then(|r| r.info.as_mut()) {
             Some(info) => {
-                info.locked = locked;
+                match flag {
+                    RoomFlag::Locked => info.locked = on,
+                    RoomFlag::Lobby => info.lobby = on,
+                }
                 Ok(true)
             }
             None => Ok(false),
         }
+    }
+
+    async fn knock(&self, code: &str, entry: &LobbyEntry) -> Result<()> {
+        let mut st = self.state();
+        let room = st.rooms().entry(code.to_owned()).or_default();
+        room.lobby.retain(|e| e.knock_id != entry.knock_id);
+        room.lobby.push(entry.clone());
+        Ok(())
+    }
+
+    async fn knocks(&self, code: &str) -> Result<Vec<LobbyEntry>> {
+        let mut st = self.state();
+        Ok(st
+            .rooms()
+            .get(code)
+            .map(|r| r.lobby.clone())
+            .unwrap_or_default())
+    }
+
+    async fn take_knock(&self, code: &str, knock_id: &str) -> Result<Option<LobbyEntry>> {
+        let mut st = self.state();
+        let Some(room) = st.rooms().get_mut(code) else {
+            return Ok(None);
+        };
+        let at = room.lobby.iter().position(|e| e.knock_id == knock_id);
+        Ok(at.map(|i| room.lobby.remove(i)))
     }
 }
 

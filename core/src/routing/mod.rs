@@ -108,6 +108,8 @@ pub enum RoomAccess {
     Open,
     /// Only tokens issued through the room API join.
     InviteOnly,
+    /// Guests wait in a lobby until a host admits them; room API tokens join directly.
+    Knock,
 }
 
 /// A room's settings.
@@ -156,6 +158,47 @@ pub struct RoomInfo {
     /// A host locked the meeting: only hosts may join until it is unlocked or ends.
     #[serde(default)]
     pub locked: bool,
+    /// A host made guests knock for this meeting (as [`RoomAccess::Knock`] does for the room).
+    #[serde(default)]
+    pub lobby: bool,
+}
+
+impl RoomInfo {
+    /// Whether guests wait in the lobby.
+    pub fn knocks(&self) -> bool {
+        self.lobby || self.settings.access == RoomAccess::Knock
+    }
+}
+
+/// A meeting's switches, set by its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomFlag {
+    /// See [`RoomInfo::locked`].
+    Locked,
+    /// See [`RoomInfo::lobby`].
+    Lobby,
+}
+
+impl RoomFlag {
+    /// Its field in the stored room.
+    pub fn field(self) -> &'static str {
+        match self {
+            RoomFlag::Locked => "locked",
+            RoomFlag::Lobby => "lobby",
+        }
+    }
+}
+
+/// A guest waiting in a room's lobby.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyEntry {
+    /// What hosts answer to (not the connection id, which stays the server's).
+    pub knock_id: String,
+    pub connection_id: String,
+    pub identity: String,
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
 }
 
 /// What [`RoomStore::add_participant`] did.
@@ -254,9 +297,15 @@ pub trait RoomStore: Send + Sync {
     async fn deny(&self, code: &str, entries: &[String]) -> Result<()>;
     /// Whether any of `entries` is kept out of the room's meeting.
     async fn is_denied(&self, code: &str, entries: &[String]) -> Result<bool>;
-    /// Locks the room's meeting (no one new may join; see [`RoomInfo::locked`]) or unlocks
-    /// it; false if there is no such room. A lock ends with the meeting.
-    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool>;
+    /// Sets or clears one of the meeting's switches ([`RoomFlag`]); false if there is no
+    /// such room. They end with the meeting.
+    async fn set_flag(&self, code: &str, flag: RoomFlag, on: bool) -> Result<bool>;
+    /// Puts a guest in the room's lobby.
+    async fn knock(&self, code: &str, entry: &LobbyEntry) -> Result<()>;
+    /// Everyone waiting in the lobby, oldest first.
+    async fn knocks(&self, code: &str) -> Result<Vec<LobbyEntry>>;
+    /// Takes one knock out of the lobby, atomically: of two hosts answering it, one gets it.
+    async fn take_knock(&self, code: &str, knock_id: &str) -> Result<Option<LobbyEntry>>;
 }
 
 /// How busy a node is.

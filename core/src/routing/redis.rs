@@ -5,10 +5,11 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `veet:conn:{id}` | string (JSON), TTL 2 h 10 min | [`Connection`] |
-//! | `veet:room:{code}` | hash | `node`, `epoch` (bumped on each assignment), `created_at`, `settings` (JSON), `locked` |
+//! | `veet:room:{code}` | hash | `node`, `epoch` (bumped on each assignment), `created_at`, `settings` (JSON), `locked`, `lobby` |
 //! | `veet:room:{code}:participants` | hash | participant id → [`ParticipantRecord`] JSON |
 //! | `veet:room:{code}:identities` | hash | identity → participant id |
 //! | `veet:room:{code}:denied` | set | identities and guest addresses removed from the meeting |
+//! | `veet:room:{code}:lobby` | hash | knock id → [`LobbyEntry`] JSON (guests waiting for a host) |
 //! | `veet:rooms` | set | room codes |
 //! | `veet:node:{id}` | hash, TTL = heartbeat TTL | `info` ([`NodeInfo`] JSON), `draining` |
 //! | `veet:nodes` | sorted set | node id → load score (+1 per room assigned since the last heartbeat) |
@@ -52,6 +53,9 @@ fn identities_key(code: &str) -> String {
 }
 fn denied_key(code: &str) -> String {
     format!("veet:room:{{{code}}}:denied")
+}
+fn lobby_key(code: &str) -> String {
+    format!("veet:room:{{{code}}}:lobby")
 }
 fn node_key(id: &str) -> String {
     format!("{NODE_PREFIX}{id}")
@@ -252,22 +256,28 @@ if settings then
 end
 if timeout > 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-  redis.call('HDEL', KEYS[1], 'node', 'locked')
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+  redis.call('HDEL', KEYS[1], 'node', 'locked', 'lobby')
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5], KEYS[6])
   redis.call('EXPIRE', KEYS[1], timeout)
   return 1
 end
-local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
+local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6])
 existed = existed + redis.call('SREM', KEYS[4], ARGV[1])
 if existed > 0 then return 1 end
 return 0
 "#;
 
-const SET_LOCKED: &str = r#"
+const SET_FLAG: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'locked', '1')
-else redis.call('HDEL', KEYS[1], 'locked') end
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1], '1')
+else redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1
+"#;
+
+const TAKE_KNOCK: &str = r#"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v
 "#;
 
 const CLAIM: &str = r#"
@@ -334,7 +344,8 @@ pub struct RedisRouting {
     add: Script,
     remove: Script,
     delete_if_empty: Script,
-    set_locked: Script,
+    set_flag: Script,
+    take_knock: Script,
     claim: Script,
     count: Script,
     admit: Script,
@@ -360,7 +371,8 @@ impl RedisRouting {
             add: Script::new(ADD_PARTICIPANT),
             remove: Script::new(REMOVE_PARTICIPANT),
             delete_if_empty: Script::new(DELETE_IF_EMPTY),
-            set_locked: Script::new(SET_LOCKED),
+            set_flag: Script::new(SET_FLAG),
+            take_knock: Script::new(TAKE_KNOCK),
             claim: Script::new(CLAIM),
             count: Script::new(COUNT),
             admit: Script::new(ADMIT),
@@ -468,6 +480,7 @@ impl RoomStore for RedisRouting {
                 .transpose()?
                 .unwrap_or_default(),
             locked: fields.get("locked").is_some_and(|l| l == "1"),
+            lobby: fields.get("lobby").is_some_and(|l| l == "1"),
         }))
     }
 
@@ -649,6 +662,7 @@ impl RoomStore for RedisRouting {
             .key(identities_key(code))
             .key(ROOMS_KEY)
             .key(denied_key(code))
+            .key(lobby_key(code))
             .arg(code)
             .invoke_async(&mut self.conn())
             .await?;
@@ -663,6 +677,7 @@ impl RoomStore for RedisRouting {
                 participants_key(code),
                 identities_key(code),
                 denied_key(code),
+                lobby_key(code),
             ])
             .await?;
         let _: () = c.srem(ROOMS_KEY, code).await?;
@@ -689,14 +704,44 @@ impl RoomStore for RedisRouting {
         Ok(found.into_iter().any(|f| f))
     }
 
-    async fn set_locked(&self, code: &str, locked: bool) -> Result<bool> {
+    async fn set_flag(&self, code: &str, flag: RoomFlag, on: bool) -> Result<bool> {
         let done: i64 = self
-            .set_locked
+            .set_flag
             .key(room_key(code))
-            .arg(u8::from(locked))
+            .arg(flag.field())
+            .arg(u8::from(on))
             .invoke_async(&mut self.conn())
             .await?;
         Ok(done == 1)
+    }
+
+    async fn knock(&self, code: &str, entry: &LobbyEntry) -> Result<()> {
+        let json = serde_json::to_string(entry)?;
+        let _: () = self
+            .conn()
+            .hset(lobby_key(code), &entry.knock_id, json)
+            .await?;
+        Ok(())
+    }
+
+    async fn knocks(&self, code: &str) -> Result<Vec<LobbyEntry>> {
+        let values: Vec<String> = self.conn().hvals(lobby_key(code)).await?;
+        let mut entries = values
+            .iter()
+            .map(|v| decode::<LobbyEntry>(v))
+            .collect::<Result<Vec<_>>>()?;
+        entries.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.knock_id.cmp(&b.knock_id)));
+        Ok(entries)
+    }
+
+    async fn take_knock(&self, code: &str, knock_id: &str) -> Result<Option<LobbyEntry>> {
+        let v: Option<String> = self
+            .take_knock
+            .key(lobby_key(code))
+            .arg(knock_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        v.map(|v| decode(&v)).transpose()
     }
 }
 

@@ -171,10 +171,11 @@ pub fn create_room(body: &[u8]) -> Result<CreateRoom, HttpResponse> {
         None | Some(Value::Null) => RoomAccess::Open,
         Some(Value::String(s)) if s == "open" => RoomAccess::Open,
         Some(Value::String(s)) if s == "invite_only" => RoomAccess::InviteOnly,
+        Some(Value::String(s)) if s == "knock" => RoomAccess::Knock,
         Some(_) => {
             return Err(invalid(
                 "access",
-                "`access` must be \"open\" or \"invite_only\"",
+                "`access` must be \"open\", \"invite_only\" or \"knock\"",
             ))
         }
     };

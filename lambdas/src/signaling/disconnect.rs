@@ -1,4 +1,5 @@
-//! `$disconnect`: the socket closed (or API Gateway closed it); the participant leaves.
+//! `$disconnect`: the socket closed (or API Gateway closed it); the participant leaves (or
+//! the guest leaves the lobby).
 
 use super::Signaling;
 
@@ -15,5 +16,7 @@ pub(super) async fn handle(s: &Signaling, connection_id: &str) {
         if let Err(e) = s.remove_participant(&conn.room, pid).await {
             tracing::error!(connection_id, error = %e, "could not remove participant");
         }
+    } else if let Err(e) = super::lobby::leave(s, &conn).await {
+        tracing::error!(connection_id, error = %e, "could not take the guest out of the lobby");
     }
 }

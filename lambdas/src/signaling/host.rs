@@ -1,11 +1,12 @@
-//! Host actions (`mute_participant`, `remove_participant`, `lock_meeting`, `end_meeting`):
+//! Host actions (`mute_participant`, `remove_participant`, `lock_meeting`, `end_meeting`,
+//! `set_lobby`, `admit_guest`, `deny_guest`):
 //! only a participant whose token grants `room_admin` may take them; everyone else gets
 //! `forbidden`. The work is [`Moderation`]'s, shared with the room API.
 
-use veet_core::protocol::{CloseReason, ErrorCode};
-use veet_core::routing::{Connection, ParticipantRecord};
+use veet_core::protocol::{CloseReason, ErrorCode, ServerFrame};
+use veet_core::routing::{Connection, ParticipantRecord, RoomFlag};
 
-use super::{ActionError, ActionResult, Signaling};
+use super::{lobby, ActionError, ActionResult, Signaling};
 use crate::moderation::{Moderation, ModerationError};
 
 impl From<ModerationError> for ActionError {
@@ -79,7 +80,50 @@ pub(super) async fn remove_participant(
 
 pub(super) async fn lock_meeting(s: &Signaling, conn: &Connection, locked: bool) -> ActionResult {
     let me = host(s, conn).await?;
-    moderation(s, conn, &me).set_locked(locked).await?;
+    moderation(s, conn, &me)
+        .set_flag(RoomFlag::Locked, locked)
+        .await?;
+    Ok(())
+}
+
+/// Makes guests knock, or lets them straight in (those already waiting stay until answered).
+pub(super) async fn set_lobby(s: &Signaling, conn: &Connection, enabled: bool) -> ActionResult {
+    let me = host(s, conn).await?;
+    moderation(s, conn, &me)
+        .set_flag(RoomFlag::Lobby, enabled)
+        .await?;
+    Ok(())
+}
+
+/// Lets a waiting guest in: its join goes ahead as if there were no lobby.
+pub(super) async fn admit_guest(
+    s: &Signaling,
+    conn: &Connection,
+    knock_id: String,
+) -> ActionResult {
+    host(s, conn).await?;
+    let entry = lobby::answer(s, &conn.room, &knock_id, true).await?;
+    let Some(guest) = s
+        .routing
+        .connections
+        .connection(&entry.connection_id)
+        .await?
+    else {
+        return Ok(()); // it left meanwhile
+    };
+    if let Err(e) = super::join::enter(s, guest, true).await {
+        s.reply(&entry.connection_id, &e.frame()).await;
+    }
+    Ok(())
+}
+
+/// Turns a waiting guest away: it is told and its socket closed.
+pub(super) async fn deny_guest(s: &Signaling, conn: &Connection, knock_id: String) -> ActionResult {
+    host(s, conn).await?;
+    let entry = lobby::answer(s, &conn.room, &knock_id, false).await?;
+    let frame = ServerFrame::error(ErrorCode::KnockDenied, "a host did not let you in");
+    s.reply(&entry.connection_id, &frame).await;
+    let _ = s.gateway.disconnect(&entry.connection_id).await;
     Ok(())
 }
 

@@ -10,56 +10,18 @@
 //! participant only if it is still open, so a `$disconnect` that ran first leaves no ghost.
 
 use veet_core::protocol::{ErrorCode, NodeMessage, ParticipantInfo, ServerFrame};
-use veet_core::routing::{unix_millis, AddOutcome, Connection, ParticipantRecord, RoomSettings};
+use veet_core::routing::{unix_millis, AddOutcome, Connection, ParticipantRecord};
 use veet_core::webhook::{EventKind, WebhookEvent};
 
-use super::{new_id, ActionError, ActionResult, Signaling};
-
-/// Whether the room lets this connection in: not if a host removed it, and while the meeting
-/// is locked only hosts and people already in it (reconnecting) get in. Returns whether it
-/// is locked.
-async fn admission(s: &Signaling, conn: &Connection) -> Result<bool, ActionError> {
-    let entries = crate::moderation::entries_of(conn);
-    if s.routing.rooms.is_denied(&conn.room, &entries).await? {
-        return Err(ActionError::new(
-            ErrorCode::Removed,
-            "a host removed you from this meeting",
-        ));
-    }
-    let Some(room) = s.routing.rooms.room(&conn.room).await? else {
-        if conn.guest && !s.public_rooms {
-            return Err(ActionError::new(
-                ErrorCode::RoomNotFound,
-                "no meeting has this code: check it, or start a new meeting",
-            ));
-        }
-        // A room nobody made through the room API starts with default settings, so the
-        // meeting has a record hosts can lock and end.
-        s.routing
-            .rooms
-            .create_room(&conn.room, RoomSettings::default())
-            .await?;
-        return Ok(false);
-    };
-    if room.locked && !conn.grants.room_admin {
-        let inside = s
-            .routing
-            .rooms
-            .participants(&conn.room)
-            .await?
-            .iter()
-            .any(|p| p.info.identity == conn.identity);
-        if !inside {
-            return Err(ActionError::new(
-                ErrorCode::MeetingLocked,
-                "a host locked this meeting; ask them to unlock it",
-            ));
-        }
-    }
-    Ok(room.locked)
-}
+use super::admission::{self, Admission};
+use super::{lobby, new_id, ActionError, ActionResult, Signaling};
 
 pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
+    enter(s, conn, false).await
+}
+
+/// Joins `conn`; `admitted`: a host let it in from the lobby.
+pub(super) async fn enter(s: &Signaling, conn: Connection, admitted: bool) -> ActionResult {
     if conn.participant_id.is_some() {
         return Err(ActionError::new(
             ErrorCode::AlreadyJoined,
@@ -67,7 +29,10 @@ pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
         ));
     }
     let room = conn.room.clone();
-    let locked = admission(s, &conn).await?;
+    let meeting = match admission::check(s, &conn, admitted).await? {
+        Admission::Enter(meeting) => meeting,
+        Admission::Lobby => return lobby::wait(s, &conn).await,
+    };
     let record = ParticipantRecord {
         info: ParticipantInfo {
             id: new_id("PA_"),
@@ -184,10 +149,24 @@ pub(super) async fn handle(s: &Signaling, conn: Connection) -> ActionResult {
         ice_servers,
     };
     s.reply(&conn.id, &joined).await;
-    if locked {
-        // Those let into a locked meeting (hosts, people reconnecting) see it is locked.
-        let frame = ServerFrame::MeetingLocked { locked, by: None };
+    // Those let into a locked meeting (hosts, people reconnecting) see it is locked; hosts see
+    // whether guests knock, and who is waiting.
+    if meeting.locked {
+        let frame = ServerFrame::MeetingLocked {
+            locked: true,
+            by: None,
+        };
         s.reply(&conn.id, &frame).await;
+    }
+    if conn.grants.room_admin {
+        if meeting.lobby {
+            let frame = ServerFrame::LobbyChanged {
+                enabled: true,
+                by: None,
+            };
+            s.reply(&conn.id, &frame).await;
+        }
+        lobby::show_waiting(s, &conn).await?;
     }
     s.broadcast(
         &room,

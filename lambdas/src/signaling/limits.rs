@@ -21,7 +21,10 @@ pub(crate) fn limit_for(frame: &ClientFrame) -> (&'static str, Rate) {
         ClientFrame::MuteParticipant { .. }
         | ClientFrame::RemoveParticipant { .. }
         | ClientFrame::LockMeeting { .. }
-        | ClientFrame::EndMeeting {} => ("host", Rate::per_second(5, 20)),
+        | ClientFrame::EndMeeting {}
+        | ClientFrame::SetLobby { .. }
+        | ClientFrame::AdmitGuest { .. }
+        | ClientFrame::DenyGuest { .. } => ("host", Rate::per_second(5, 20)),
         // Negotiation sends an offer and a burst of ICE candidates per connection.
         ClientFrame::Signal { .. } => ("signal", Rate::per_second(50, 200)),
         ClientFrame::View { .. } => ("view", Rate::per_second(10, 40)),

@@ -5,6 +5,7 @@
 //! non-2xx one refuses the socket); every other route answers the client with frames pushed
 //! through the [`ClientGateway`], errors included, and always returns 200.
 
+mod admission;
 mod chat;
 mod connect;
 mod disconnect;
@@ -12,6 +13,7 @@ mod host;
 mod join;
 mod leave;
 mod limits;
+mod lobby;
 mod mute;
 mod ping;
 mod signal;
@@ -208,6 +210,9 @@ impl Signaling {
             }
             ClientFrame::LockMeeting { locked } => host::lock_meeting(self, &conn, locked).await,
             ClientFrame::EndMeeting {} => host::end_meeting(self, &conn).await,
+            ClientFrame::SetLobby { enabled } => host::set_lobby(self, &conn, enabled).await,
+            ClientFrame::AdmitGuest { knock_id } => host::admit_guest(self, &conn, knock_id).await,
+            ClientFrame::DenyGuest { knock_id } => host::deny_guest(self, &conn, knock_id).await,
         }
     }
 

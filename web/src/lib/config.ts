@@ -7,11 +7,20 @@ export interface AppConfig {
   apiUrl: string;
   /** `"relay"` sends all media through TURN (tests, and networks that want it). */
   iceTransportPolicy: RTCIceTransportPolicy;
+  /** How long a guest waits in the lobby for a host to let it in before giving up. */
+  lobbyTimeoutSecs: number;
 }
+
+export const DEFAULT_LOBBY_TIMEOUT_SECS = 300;
 
 /** The policy `raw` names, or the default `"all"`. */
 export function icePolicyOf(raw: unknown): RTCIceTransportPolicy {
   return raw === "relay" ? "relay" : "all";
+}
+
+/** The lobby timeout `raw` gives, if it is a usable one (a positive number of seconds). */
+export function lobbyTimeoutOf(raw: unknown): number {
+  return typeof raw === "number" && Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_LOBBY_TIMEOUT_SECS;
 }
 
 /** Makes `url` absolute against `base`, switching http(s) to ws(s) for socket URLs. */
@@ -28,7 +37,12 @@ export function resolveApiUrl(url: string, base: string): string {
 
 /** Same-origin defaults, for when /config.json is missing (a bare static host). */
 export function defaultConfig(origin: string): AppConfig {
-  return { wsUrl: resolveWsUrl("/ws", origin), apiUrl: resolveApiUrl("/api", origin), iceTransportPolicy: "all" };
+  return {
+    wsUrl: resolveWsUrl("/ws", origin),
+    apiUrl: resolveApiUrl("/api", origin),
+    iceTransportPolicy: "all",
+    lobbyTimeoutSecs: DEFAULT_LOBBY_TIMEOUT_SECS,
+  };
 }
 
 let cached: Promise<AppConfig> | null = null;
@@ -47,6 +61,7 @@ export function loadConfig(): Promise<AppConfig> {
         wsUrl: raw.wsUrl ? resolveWsUrl(raw.wsUrl, origin) : fallback.wsUrl,
         apiUrl: raw.apiUrl ? resolveApiUrl(raw.apiUrl, origin) : fallback.apiUrl,
         iceTransportPolicy: icePolicyOf(raw.iceTransportPolicy),
+        lobbyTimeoutSecs: lobbyTimeoutOf(raw.lobbyTimeoutSecs),
       };
     } catch (e) {
       console.warn("veet: no usable /config.json, using same-origin defaults", e);

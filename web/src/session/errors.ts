@@ -29,6 +29,8 @@ export function fatalKindOf(code: ErrorCode): FatalKind | null {
       return "meeting_locked";
     case "removed":
       return "removed";
+    case "knock_denied":
+      return "knock_denied";
     default:
       return null;
   }

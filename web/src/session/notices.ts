@@ -1,11 +1,19 @@
 // What the session has to tell the person that is not state: a host muted them, the meeting
-// was locked or unlocked, a host action was refused, they are going too fast. The UI shows
-// these as toasts.
+// was locked or unlocked, the lobby turned on or off, a guest knocks, a host action was
+// refused, they are going too fast. The UI shows these as toasts.
 
 import type { ErrorCode, ParticipantInfo } from "../protocol.gen";
 import type { LocalSource } from "./types";
 
-export type NoticeKind = "muted_by_host" | "meeting_locked" | "meeting_unlocked" | "forbidden" | "rate_limited";
+export type NoticeKind =
+  | "muted_by_host"
+  | "meeting_locked"
+  | "meeting_unlocked"
+  | "lobby_on"
+  | "lobby_off"
+  | "knock"
+  | "forbidden"
+  | "rate_limited";
 
 export interface Notice {
   kind: NoticeKind;
@@ -40,6 +48,12 @@ export function lockNotice(r: Roster, locked: boolean, by: string | undefined): 
   const done = locked ? "locked" : "unlocked";
   const text = by ? `${who(r, by, "A host")} ${done} the meeting` : `The meeting was ${done}`;
   return { kind: locked ? "meeting_locked" : "meeting_unlocked", text };
+}
+
+/** A host (`by`) made guests knock, or let them straight in again. */
+export function lobbyNotice(r: Roster, enabled: boolean, by: string): Notice {
+  const text = `${who(r, by, "A host")} turned ${enabled ? "on" : "off"} the lobby`;
+  return { kind: enabled ? "lobby_on" : "lobby_off", text };
 }
 
 /** Server messages are lower-case phrases; a toast is a sentence. */

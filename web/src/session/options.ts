@@ -9,6 +9,8 @@ export const PING_INTERVAL_MS = 10_000;
 export const PONG_TIMEOUT_MS = 5_000;
 /** No `joined` this long after `join`: the join was lost; start over. */
 export const JOIN_TIMEOUT_MS = 8_000;
+/** In the lobby this long and no host let us in: give up (`lobby_timeout`). */
+export const LOBBY_TIMEOUT_MS = 300_000;
 /** No answer this long after a publisher offer: the node never heard of us; start over. */
 export const OFFER_TIMEOUT_MS = 6_000;
 
@@ -26,6 +28,8 @@ export interface SessionOptions<T extends TrackLike> {
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
   joinTimeoutMs?: number;
+  /** How long to wait in the lobby for a host. */
+  lobbyTimeoutMs?: number;
   offerTimeoutMs?: number;
   /** How long a move to another node may keep the old connections. */
   moveTimeoutMs?: number;

@@ -1,20 +1,24 @@
 // The meeting session: one WebSocket to the signaling service and a pair of peer connections
 // (publisher, subscriber) to the room's SFU node. It keeps the socket alive, reconnects with
 // backoff and re-joins after a drop, moves to another node when the room does (`migrate`),
-// and exposes immutable state snapshots for the UI, notices (toasts) and host controls.
+// waits in the lobby where guests knock, and exposes immutable state snapshots for the UI,
+// notices (toasts) and host controls.
 
 import { MAX_CHAT_CHARS, type ClientFrame, type ServerFrame } from "../protocol.gen";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { closedMessage, fatalKindOf, isForgotten, isTransient, refusalOf } from "./errors";
 import { HostControls } from "./host";
+import { JoinWait } from "./joinWait";
 import { Keepalive } from "./keepalive";
 import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
+import { applyLobbyFrame, isLobbyFrame, LobbyControls } from "./lobby";
 import { MOVE_TIMEOUT_MS } from "./move";
 import { lockNotice, mutedNotice, Notices, type Notice } from "./notices";
 import { isRosterFrame } from "./roster";
 import {
   JOIN_TIMEOUT_MS,
+  LOBBY_TIMEOUT_MS,
   OFFER_TIMEOUT_MS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
@@ -43,12 +47,14 @@ export class Session<T extends TrackLike> {
   private readonly notices = new Notices();
   /** Mute, remove, lock, end: refused (nothing sent) unless we are a host. */
   readonly host = new HostControls({ state: () => this.state, send: (f) => this.send(f) });
+  /** The lobby: turn it on or off, let guests in or away; refused unless we are a host. */
+  readonly lobby = new LobbyControls({ state: () => this.state, send: (f) => this.send(f) });
 
   private everJoined = false;
   private tokenRefreshed = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private joinTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly joinWait: JoinWait;
 
   constructor(options: SessionOptions<T>) {
     this.opts = {
@@ -58,6 +64,7 @@ export class Session<T extends TrackLike> {
       pingIntervalMs: PING_INTERVAL_MS,
       pongTimeoutMs: PONG_TIMEOUT_MS,
       joinTimeoutMs: JOIN_TIMEOUT_MS,
+      lobbyTimeoutMs: LOBBY_TIMEOUT_MS,
       offerTimeoutMs: OFFER_TIMEOUT_MS,
       moveTimeoutMs: MOVE_TIMEOUT_MS,
       log: () => {},
@@ -70,6 +77,13 @@ export class Session<T extends TrackLike> {
       this.opts.pingIntervalMs,
       this.opts.pongTimeoutMs,
     );
+    this.joinWait = new JoinWait({
+      joinTimeoutMs: this.opts.joinTimeoutMs,
+      lobbyTimeoutMs: this.opts.lobbyTimeoutMs,
+      // Invocations are unordered and the server may lose one: never wait forever.
+      lost: () => this.recover("no answer to join"),
+      notAdmitted: () => this.fail({ kind: "lobby_timeout", message: "No one let you in." }),
+    });
     const log = this.opts.log;
     this.socket = new SignalingSocket(this.opts.createSocket, log);
     this.views = new ViewReporter({
@@ -213,13 +227,12 @@ export class Session<T extends TrackLike> {
     this.socket.open(this.wsUrlWithToken(), {
       open: () => {
         this.roster.opened();
+        // What a host hears of the lobby is this connection's news: the old one's knocks
+        // may have been answered since.
+        this.patch({ knocks: [], lobby: false });
         this.send({ action: "join" });
         this.keepalive.start();
-        // Invocations are unordered and the server may lose one: never wait forever.
-        this.joinTimer = setTimeout(() => {
-          this.joinTimer = null;
-          this.recover("no answer to join");
-        }, this.opts.joinTimeoutMs);
+        this.joinWait.sent();
       },
       message: (data) => this.onMessage(data),
       closed: (opened) => this.onSocketClosed(opened),
@@ -293,6 +306,7 @@ export class Session<T extends TrackLike> {
   private teardown(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.joinWait.done();
     this.socket.close();
     this.dropMedia();
   }
@@ -301,8 +315,7 @@ export class Session<T extends TrackLike> {
   private dropMedia(): void {
     this.keepalive.stop();
     this.views.stop();
-    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
-    this.joinTimer = null;
+    this.joinWait.dropped();
     this.links.close();
   }
 
@@ -336,17 +349,30 @@ export class Session<T extends TrackLike> {
       this.links.check();
       return;
     }
+    if (isLobbyFrame(frame)) {
+      const { state, notice } = applyLobbyFrame(this.state, frame);
+      this.setState(state);
+      if (notice) this.notices.emit(notice);
+      return;
+    }
     switch (frame.type) {
       case "joined":
         this.attempt = 0;
         this.tokenRefreshed = false;
         this.everJoined = true;
+        this.joinWait.done();
         this.dropMedia();
         this.keepalive.start();
         this.links.start(frame.ice_servers);
         this.setState(this.roster.joined(joinedState(this.state, frame.participant, frame.participants)));
         // A new node has heard none of our views.
         this.views.reset();
+        return;
+      case "waiting_in_lobby":
+        // Our join was heard (no re-join for want of `joined`): a host answers it now.
+        this.attempt = 0;
+        this.joinWait.waiting();
+        this.patch({ status: "lobby", reconnectAttempt: 0 });
         return;
       case "migrate":
         if (this.state.status === "joined") {

@@ -6,6 +6,8 @@ import type { TrackLike } from "./types";
 export type SessionStatus =
   | "idle"
   | "connecting"
+  /** Our join waits for a host to let us in (the meeting's guests knock). */
+  | "lobby"
   | "joined"
   | "reconnecting"
   | "left"
@@ -23,7 +25,11 @@ export type FatalKind =
   /** Our join was refused: a host locked the meeting. */
   | "meeting_locked"
   /** A host removed us for the rest of the meeting. */
-  | "removed";
+  | "removed"
+  /** We waited in the lobby and no host let us in in time. */
+  | "lobby_timeout"
+  /** A host turned us away from the lobby. */
+  | "knock_denied";
 
 export interface FatalError {
   kind: FatalKind;
@@ -37,6 +43,12 @@ export interface ChatMessage {
   name: string;
   text: string;
   sentAt: number;
+}
+
+/** A guest waiting in the lobby, as a host is shown it (`knock`). */
+export interface Knock {
+  knockId: string;
+  name: string;
 }
 
 /** A remote track as delivered by the subscriber peer connection. */
@@ -75,6 +87,10 @@ export interface SessionState<T extends TrackLike> {
   moving: boolean;
   /** A host locked the meeting: only hosts and people already in it can join. */
   locked: boolean;
+  /** Guests knock to join (as hosts are told; the others only hear of changes). */
+  lobby: boolean;
+  /** For a host: guests waiting in the lobby, in the order they knocked. */
+  knocks: Knock[];
   fatal: FatalError | null;
 }
 
@@ -90,6 +106,8 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     reconnectAttempt: 0,
     moving: false,
     locked: false,
+    lobby: false,
+    knocks: [],
     fatal: null,
   };
 }

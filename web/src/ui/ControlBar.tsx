@@ -66,6 +66,8 @@ interface Props {
   isHost: boolean;
   locked: boolean;
   onLock(locked: boolean): void;
+  lobby: boolean;
+  onLobby(enabled: boolean): void;
   onEndForAll(): void;
 }
 
@@ -111,7 +113,9 @@ export function ControlBar(p: Props) {
       <div className="bar-right">
         <RoundButton label="Copy meeting link" icon="link" onClick={p.onCopyLink} />
         <LayoutMenu choice={p.layout} onChoose={p.onLayout} />
-        {p.isHost && <HostMenu locked={p.locked} onLock={p.onLock} onEnd={p.onEndForAll} />}
+        {p.isHost && (
+          <HostMenu locked={p.locked} onLock={p.onLock} lobby={p.lobby} onLobby={p.onLobby} onEnd={p.onEndForAll} />
+        )}
         <RoundButton
           label="Show everyone"
           title={`People (${p.participantCount})`}

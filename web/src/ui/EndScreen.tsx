@@ -1,4 +1,5 @@
-// Full-page screens for a call that ended: left, closed, full, refused, locked, removed, lost.
+// Full-page screens for a call that ended: left, closed, full, refused, locked, removed, lost,
+// or never began (no host let us in from the lobby).
 
 import type { CloseReason } from "../protocol.gen";
 import type { FatalKind } from "../session";
@@ -36,10 +37,13 @@ const TEXT: Record<EndKind, { title: string; body: string; retry: string | null 
   meeting_locked: { title: "This meeting is locked", body: "Ask a host to unlock it, then try again.", retry: "Try again" },
   // The server keeps a removed person out for the rest of the meeting: no way back to offer.
   removed: { title: "You were removed from the meeting", body: "A host removed you from this meeting.", retry: null },
+  lobby_timeout: { title: "No one let you in", body: "Try asking again", retry: "Try again" },
+  // Asking again is a new knock a host may answer differently.
+  knock_denied: { title: "A host didn't let you in", body: "", retry: "Try again" },
 };
 
 /** Screens whose text says it all: the server's message would only repeat it. */
-const OWN_WORDS: EndKind[] = ["left", "room_closed", "meeting_locked", "removed"];
+const OWN_WORDS: EndKind[] = ["left", "room_closed", "meeting_locked", "removed", "lobby_timeout", "knock_denied"];
 
 /** A meeting ends for a fleet change only when no other media server could take it. */
 const CLOSED_BODY: Record<CloseReason, string> = {

@@ -1,6 +1,6 @@
 // A host's meeting controls in the control bar: a button opening a small panel with the
-// lock toggle and "End meeting for all" (disclosure pattern, so the toggle can be a real
-// toggle button: Escape or a click outside closes it).
+// lock and lobby toggles and "End meeting for all" (disclosure pattern, so the toggles can be
+// real toggle buttons: Escape or a click outside closes it).
 
 import { useEffect, useId, useRef, useState } from "react";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -9,10 +9,13 @@ import { Icon } from "./icons";
 interface Props {
   locked: boolean;
   onLock(locked: boolean): void;
+  /** Guests knock to join. */
+  lobby: boolean;
+  onLobby(enabled: boolean): void;
   onEnd(): void;
 }
 
-export function HostMenu({ locked, onLock, onEnd }: Props) {
+export function HostMenu({ locked, onLock, lobby, onLobby, onEnd }: Props) {
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const root = useRef<HTMLDivElement>(null);
@@ -61,12 +64,19 @@ export function HostMenu({ locked, onLock, onEnd }: Props) {
             close();
           }}
         >
-          {/* Stays open: the toggle flips when the server confirms the lock. */}
+          {/* Stays open: a toggle flips when the server confirms the change. */}
           <button ref={first} type="button" className="menu-item" aria-pressed={locked} onClick={() => onLock(!locked)}>
             <span className="menu-check" aria-hidden="true">
               <Icon name="lock" size={18} />
             </span>
             Lock meeting
+            <span className="switch" aria-hidden="true" />
+          </button>
+          <button type="button" className="menu-item" aria-pressed={lobby} onClick={() => onLobby(!lobby)}>
+            <span className="menu-check" aria-hidden="true">
+              <Icon name="door" size={18} />
+            </span>
+            Guests knock to join
             <span className="switch" aria-hidden="true" />
           </button>
           <button

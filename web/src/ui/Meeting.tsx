@@ -9,6 +9,8 @@ import { isHost, type Session } from "../session";
 import { MovingBanner, ReconnectingBanner } from "./Banner";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
+import { Knocks } from "./Knocks";
+import { LobbyScreen } from "./LobbyScreen";
 import { remoteView, type ShareModel, type TileModel } from "./model";
 import { PeoplePanel } from "./PeoplePanel";
 import { RemoteAudio } from "./RemoteAudio";
@@ -162,6 +164,9 @@ export function Meeting({ code, name, session, media }: Props) {
     toast(ok ? "Meeting link copied" : `Meeting link: ${window.location.origin}/${code}`);
   };
 
+  // Waiting for a host: nothing of the call yet; Cancel ends the wait like leaving.
+  if (state.status === "lobby") return <LobbyScreen onCancel={() => session.leave()} />;
+
   return (
     <div className="meeting" data-status={state.status} data-moving={state.moving}>
       {state.status === "reconnecting" && <ReconnectingBanner attempt={state.reconnectAttempt} />}
@@ -204,6 +209,13 @@ export function Meeting({ code, name, session, media }: Props) {
           />
         )}
       </div>
+      {host && (
+        <Knocks
+          knocks={state.knocks}
+          onAdmit={(id) => session.lobby.admit(id)}
+          onDeny={(id) => session.lobby.deny(id)}
+        />
+      )}
       <RemoteAudio tracks={remote.audio} />
       <Toasts toasts={toasts} />
       <ControlBar
@@ -229,6 +241,8 @@ export function Meeting({ code, name, session, media }: Props) {
         isHost={!!host}
         locked={state.locked}
         onLock={(locked) => session.host.setLocked(locked)}
+        lobby={state.lobby}
+        onLobby={(enabled) => session.lobby.setEnabled(enabled)}
         onEndForAll={() => session.host.endMeeting()}
       />
     </div>

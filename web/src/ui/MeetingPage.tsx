@@ -29,6 +29,7 @@ async function startSession(code: string, name: string): Promise<Session<MediaSt
     refreshToken: async () => (invite ? invite.token : (await requestToken(code, name)).token),
     createSocket: browserSocket,
     createPeer: browserPeerFactory(config.iceTransportPolicy),
+    lobbyTimeoutMs: config.lobbyTimeoutSecs * 1000,
     log: (msg, detail) => console.info(`veet: ${msg}`, detail ?? ""),
   });
 }
