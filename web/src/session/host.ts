@@ -10,6 +10,11 @@ export function isHost(p: ParticipantInfo | null | undefined): boolean {
   return p?.grants.room_admin === true;
 }
 
+/** In the meeting, as a host: when host actions may be sent at all. */
+export function joinedAsHost(s: Pick<SessionState<TrackLike>, "status" | "self">): boolean {
+  return s.status === "joined" && isHost(s.self);
+}
+
 const live = (p: ParticipantInfo, f: (t: TrackInfo) => boolean) => p.tracks.filter((t) => f(t) && !t.muted);
 
 /** The tracks "Mute" turns off: every audio track still on (hosts mute; only owners unmute). */
@@ -32,8 +37,7 @@ export class HostControls {
 
   /** Joined, as a host. */
   get allowed(): boolean {
-    const s = this.env.state();
-    return s.status === "joined" && isHost(s.self);
+    return joinedAsHost(this.env.state());
   }
 
   /** Mutes someone else's microphone (their audio tracks). */

@@ -4,7 +4,7 @@
 // `forbidden`. (A guest's own wait is the session's `lobby` status; see joinWait.ts.)
 
 import type { ClientFrame, ServerFrame } from "../protocol.gen";
-import { isHost } from "./host";
+import { joinedAsHost } from "./host";
 import { lobbyNotice, type Notice } from "./notices";
 import type { Knock, SessionState } from "./state";
 import type { TrackLike } from "./types";
@@ -55,8 +55,7 @@ export class LobbyControls {
 
   /** Joined, as a host. */
   get allowed(): boolean {
-    const s = this.env.state();
-    return s.status === "joined" && isHost(s.self);
+    return joinedAsHost(this.env.state());
   }
 
   /** Makes guests knock (`true`), or lets them straight in. */
