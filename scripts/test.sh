@@ -57,4 +57,7 @@ bash scripts/test-web.sh
 stage "cdk"
 bash scripts/test-cdk.sh
 
+stage "fuzz"
+bash scripts/test-fuzz.sh
+
 stage "all passed"

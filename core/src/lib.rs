@@ -7,6 +7,7 @@
 //! - [`departure`]: what happens when a participant leaves, whoever notices.
 //! - [`gateway`]: pushing frames to client connections through API Gateway's management API.
 //! - [`rate`]: rate limits as token buckets (GCRA), kept in the routing store.
+//! - [`sdp`]: what the SFU node reads from SDP text (track ids, simulcast RIDs, refusals).
 //! - [`room_code`]: Meet-style room codes.
 //! - [`signature`]: HMAC signatures of room API requests and webhooks.
 //! - [`webhook`]: outgoing webhooks, queued and delivered at least once.
@@ -17,6 +18,7 @@ pub mod protocol;
 pub mod rate;
 pub mod room_code;
 pub mod routing;
+pub mod sdp;
 pub mod signature;
 pub mod token;
 pub mod turn;

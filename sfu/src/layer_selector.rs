@@ -2,7 +2,7 @@
 //! the size it displays the track at, among the layers the publisher is sending. Pure, no I/O.
 
 /// Simulcast layers per track (q, h, f).
-pub const MAX_LAYERS: usize = 3;
+pub const MAX_LAYERS: usize = veet_core::sdp::MAX_RIDS;
 
 /// A layer index from its RID: the web client's `q`/`h`/`f`, and the other common spellings.
 pub fn layer_of_rid(rid: &str) -> u8 {

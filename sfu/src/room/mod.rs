@@ -46,7 +46,7 @@ mod lifecycle;
 mod signaling;
 mod tracks;
 
-pub use signaling::sending_track_ids;
+pub use veet_core::sdp::sending_track_ids;
 
 /// Room events queued before the sender waits.
 pub const ROOM_QUEUE: usize = 1024;

@@ -1,8 +1,8 @@
 //! Published tracks: forwarding a new one to every subscriber, removing one that ended.
 
-use super::signaling::refused_tracks;
 use super::*;
 use crate::media::{AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
+use veet_core::sdp::refused_tracks;
 
 impl Room {
     pub(super) async fn on_track(&mut self, participant_id: &str, track: Arc<dyn TrackRemote>) {
