@@ -9,6 +9,7 @@
 //! - [`rate`]: rate limits as token buckets (GCRA), kept in the routing store.
 //! - [`sdp`]: what the SFU node reads from SDP text (track ids, simulcast RIDs, refusals).
 //! - [`room_code`]: Meet-style room codes.
+//! - [`room_request`]: the room API's request bodies, validated.
 //! - [`signature`]: HMAC signatures of room API requests and webhooks.
 //! - [`webhook`]: outgoing webhooks, queued and delivered at least once.
 
@@ -17,6 +18,7 @@ pub mod gateway;
 pub mod protocol;
 pub mod rate;
 pub mod room_code;
+pub mod room_request;
 pub mod routing;
 pub mod sdp;
 pub mod signature;
