@@ -30,35 +30,25 @@ pub(super) async fn handle(
         }
     };
     if !room_code::is_valid(&claims.room) {
-        return response(
+        return refuse(
             403,
-            Some(error_body(
-                ErrorCode::RoomNotFound,
-                "the token names an invalid room code",
-            )),
+            ErrorCode::RoomNotFound,
+            "the token names an invalid room code",
         );
     }
     if claims.guest {
         match s.routing.rooms.room(&claims.room).await {
             Ok(Some(info)) if info.settings.access == RoomAccess::InviteOnly => {
-                return response(
+                return refuse(
                     403,
-                    Some(error_body(
-                        ErrorCode::InviteOnly,
-                        "this meeting is invite-only: ask the organiser for a link",
-                    )),
+                    ErrorCode::InviteOnly,
+                    "this meeting is invite-only: ask the organiser for a link",
                 );
             }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "room lookup failed");
-                return response(
-                    500,
-                    Some(error_body(
-                        ErrorCode::Internal,
-                        "could not look up the room",
-                    )),
-                );
+                return refuse(500, ErrorCode::Internal, "could not look up the room");
             }
         }
     }
@@ -83,36 +73,27 @@ pub(super) async fn handle(
     {
         Ok(false) => {}
         Ok(true) => {
-            return response(
+            return refuse(
                 403,
-                Some(error_body(
-                    ErrorCode::Removed,
-                    "a host removed you from this meeting",
-                )),
+                ErrorCode::Removed,
+                "a host removed you from this meeting",
             )
         }
         Err(e) => {
             tracing::error!(error = %e, "denylist lookup failed");
-            return response(
-                500,
-                Some(error_body(
-                    ErrorCode::Internal,
-                    "could not look up the room",
-                )),
-            );
+            return refuse(500, ErrorCode::Internal, "could not look up the room");
         }
     }
     match s.routing.connections.put_connection(&conn).await {
         Ok(()) => response(200, None),
         Err(e) => {
             tracing::error!(error = %e, "could not store connection");
-            response(
-                500,
-                Some(error_body(
-                    ErrorCode::Internal,
-                    "could not store the connection",
-                )),
-            )
+            refuse(500, ErrorCode::Internal, "could not store the connection")
         }
     }
+}
+
+/// A refused `$connect`: the status and the `{code, message}` body.
+fn refuse(status: i64, code: ErrorCode, message: &str) -> ApiGatewayProxyResponse {
+    response(status, Some(error_body(code, message)))
 }
