@@ -6,7 +6,7 @@ import type { ParticipantInfo } from "../protocol.gen";
 import { cameraTracks, micTracks, type HostControls } from "../session";
 import { Avatar } from "./Avatar";
 import { ConfirmDialog } from "./ConfirmDialog";
-import { Icon } from "./icons";
+import { Icon, type IconName } from "./icons";
 import type { TileModel } from "./model";
 import { SidePanel } from "./SidePanel";
 
@@ -20,40 +20,53 @@ interface Props {
   onClose(): void;
 }
 
+/** One of a host's icon buttons on a person's row. */
+function ActionButton(props: {
+  label: string;
+  title: string;
+  icon: IconName;
+  disabled?: boolean;
+  onClick(): void;
+}) {
+  return (
+    <button
+      type="button"
+      className="icon-btn"
+      aria-label={props.label}
+      title={props.title}
+      disabled={props.disabled}
+      onClick={props.onClick}
+    >
+      <Icon name={props.icon} size={20} />
+    </button>
+  );
+}
+
 function HostActions({ p, host, onRemove }: { p: ParticipantInfo; host: HostControls; onRemove(): void }) {
   const micOn = micTracks(p).length > 0;
   const camOn = cameraTracks(p).length > 0;
   return (
     <span className="person-actions">
-      <button
-        type="button"
-        className="icon-btn"
-        aria-label={`Mute ${p.name}`}
+      <ActionButton
+        label={`Mute ${p.name}`}
         title={micOn ? `Mute ${p.name}` : `${p.name} is muted`}
+        icon="micOff"
         disabled={!micOn}
         onClick={() => host.muteMic(p.id)}
-      >
-        <Icon name="micOff" size={20} />
-      </button>
-      <button
-        type="button"
-        className="icon-btn"
-        aria-label={`Stop ${p.name}'s video`}
+      />
+      <ActionButton
+        label={`Stop ${p.name}'s video`}
         title={camOn ? `Stop ${p.name}'s video` : `${p.name}'s camera is off`}
+        icon="camOff"
         disabled={!camOn}
         onClick={() => host.stopVideo(p.id)}
-      >
-        <Icon name="camOff" size={20} />
-      </button>
-      <button
-        type="button"
-        className="icon-btn"
-        aria-label={`Remove ${p.name} from the meeting`}
+      />
+      <ActionButton
+        label={`Remove ${p.name} from the meeting`}
         title={`Remove ${p.name} from the meeting`}
+        icon="personRemove"
         onClick={onRemove}
-      >
-        <Icon name="personRemove" size={20} />
-      </button>
+      />
     </span>
   );
 }
