@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the AWS deployment (cdk/): builds the Lambda binaries from lambdas/ with
 # cargo-lambda, then runs the CDK tests — offline `cdk synth`, assertions on the template,
-# cdk-nag, cfn-lint, and the built handlers answering a local Lambda Runtime API.
+# cdk-nag, cfn-lint, Debian's coturn running the TURN fleet's command line, and the built
+# handlers answering a local Lambda Runtime API.
 # Installs what it needs; no AWS account or credentials are used.
 # Ends with `cdk: N passed, M failed`; exits non-zero on any failure.
 set -euo pipefail
@@ -29,6 +30,8 @@ step "tools"
 # pip puts console scripts here; with pyenv the shims may not know them yet.
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+# The TURN test runs the deployed coturn command line on Debian's coturn.
+command -v turnserver >/dev/null || { apt-get update -qq && apt-get install -y -qq coturn >/dev/null; }
 command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint
 command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
 

@@ -40,6 +40,14 @@ export interface VeetConfig {
   readonly domain?: DomainConfig;
   /** Where outgoing webhooks go (`VEET_WEBHOOK_URLS`); none by default. */
   readonly webhookUrls: string[];
+  /** TURN instances (one coturn each); 0 deploys no TURN, and clients get none. */
+  readonly turnCount: number;
+  readonly turnInstanceType: string;
+  /** coturn's relay ports on each TURN instance. */
+  readonly turnRelayPortMin: number;
+  readonly turnRelayPortMax: number;
+  /** The coturn image (the project's official one by default). */
+  readonly turnImage: string;
 }
 
 /** Reads and validates the app's context; throws with a message naming the bad key. */
@@ -72,6 +80,19 @@ export function loadConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Ve
   const sfuUdpPortMax = int('sfuUdpPortMax', 60000, 1024, 65535);
   if (sfuUdpPortMax < sfuUdpPortMin) {
     throw new Error(`context sfuUdpPortMax=${sfuUdpPortMax} is below sfuUdpPortMin=${sfuUdpPortMin}`);
+  }
+
+  const turnRelayPortMin = int('turnRelayPortMin', 49152, 1024, 65535);
+  const turnRelayPortMax = int('turnRelayPortMax', 65535, 1024, 65535);
+  if (turnRelayPortMax < turnRelayPortMin) {
+    throw new Error(
+      `context turnRelayPortMax=${turnRelayPortMax} is below turnRelayPortMin=${turnRelayPortMin}`,
+    );
+  }
+  if (turnRelayPortMin <= 3478 && 3478 <= turnRelayPortMax) {
+    throw new Error(
+      `context turnRelayPortMin..turnRelayPortMax (${turnRelayPortMin}..${turnRelayPortMax}) includes the TURN port 3478`,
+    );
   }
 
   const domainKeys = ['domainName', 'hostedZoneId', 'hostedZoneName'] as const;
@@ -125,6 +146,12 @@ export function loadConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Ve
     sfuHttpPort: int('sfuHttpPort', 9090, 1024, 65535),
     domain,
     webhookUrls,
+    turnCount: int('turnCount', 2, 0, 20),
+    // Relaying is network-bound: a network-optimised Graviton instance.
+    turnInstanceType: str('turnInstanceType') ?? 'c6gn.medium',
+    turnRelayPortMin,
+    turnRelayPortMax,
+    turnImage: str('turnImage') ?? 'coturn/coturn:4.6',
   };
 }
 

@@ -10,6 +10,7 @@ export const SECRET_ENV = {
   redisAuth: 'VEET_REDIS_AUTH_SECRET_ARN',
   webhook: 'VEET_WEBHOOK_SECRET_ARN',
   api: 'VEET_API_SECRET_ARN',
+  turn: 'VEET_TURN_SECRET_ARN',
 } as const;
 export type SecretName = keyof typeof SECRET_ENV;
 
@@ -23,6 +24,7 @@ export class Secrets extends Construct {
   readonly redisAuth: secretsmanager.Secret;
   readonly webhook: secretsmanager.Secret;
   readonly api: secretsmanager.Secret;
+  readonly turn: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -39,8 +41,9 @@ export class Secrets extends Construct {
     this.redisAuth = generated('RedisAuthSecret', 'Veet: ElastiCache AUTH token', 64);
     this.webhook = generated('WebhookSecret', 'Veet: HMAC key that signs outgoing webhooks', 64);
     this.api = generated('ApiSecret', 'Veet: HMAC key for room API requests', 64);
+    this.turn = generated('TurnSecret', 'Veet: TURN REST API shared secret (coturn static-auth-secret)', 64);
 
-    for (const secret of [this.token, this.redisAuth, this.webhook, this.api]) {
+    for (const secret of [this.token, this.redisAuth, this.webhook, this.api, this.turn]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:

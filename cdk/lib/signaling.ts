@@ -43,6 +43,8 @@ export interface SignalingProps {
   readonly securityGroup: ec2.ISecurityGroup;
   readonly redisUrl: string;
   readonly secrets: Secrets;
+  /** TURN servers for joining clients (`VEET_TURN_URLS`); none when empty. */
+  readonly turnUrls: string[];
 }
 
 /**
@@ -74,10 +76,16 @@ export class Signaling extends Construct {
         VEET_REDIS_URL: props.redisUrl,
         VEET_APIGW_ENDPOINT: this.managementEndpoint,
         ...webhookEnvironment(props.config),
+        ...(props.turnUrls.length > 0 ? { VEET_TURN_URLS: props.turnUrls.join(',') } : {}),
       },
     });
     const fn = this.function.fn;
-    props.secrets.exposeTo(fn, ['token', 'redisAuth', 'webhook']);
+    props.secrets.exposeTo(fn, [
+      'token',
+      'redisAuth',
+      'webhook',
+      ...(props.turnUrls.length > 0 ? (['turn'] as const) : []),
+    ]);
     const manageConnections = this.manageConnectionsPolicy();
     fn.addToRolePolicy(manageConnections);
     acknowledgeWildcardResources(fn, manageConnections, CONNECTIONS_WILDCARD_REASON);

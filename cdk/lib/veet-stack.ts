@@ -8,6 +8,7 @@ import { RoomApi } from './room-api';
 import { Secrets } from './secrets';
 import { Sfu } from './sfu';
 import { Signaling } from './signaling';
+import { Turn } from './turn';
 import { Web } from './web';
 
 export interface VeetStackProps extends StackProps {
@@ -23,6 +24,8 @@ export class VeetStack extends Stack {
   readonly roomApi: RoomApi;
   readonly sfu: Sfu;
   readonly web: Web;
+  /** Absent with `-c turnCount=0`. */
+  readonly turn?: Turn;
   readonly lambdaSecurityGroup: ec2.SecurityGroup;
   private readonly zones: string[];
 
@@ -53,6 +56,10 @@ export class VeetStack extends Stack {
     this.redis.allowFrom(lambdaSecurityGroup, 'Lambdas');
     this.network.secretsManagerEndpoint.connections.allowDefaultPortFrom(lambdaSecurityGroup, 'Lambdas');
 
+    if (config.turnCount > 0) {
+      this.turn = new Turn(this, 'Turn', { config, vpc, secret: this.secrets.turn });
+    }
+
     this.signaling = new Signaling(this, 'Signaling', {
       config,
       vpc,
@@ -60,6 +67,7 @@ export class VeetStack extends Stack {
       securityGroup: lambdaSecurityGroup,
       redisUrl: this.redis.url,
       secrets: this.secrets,
+      turnUrls: this.turn?.urls ?? [],
     });
 
     this.web = new Web(this, 'Web', { distDir: config.webDist, domain: config.domain });

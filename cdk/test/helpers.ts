@@ -96,3 +96,13 @@ export function statementsOfRole(template: Template, roleLogicalId: string): any
 }
 
 export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** A construct's own CloudFormation resource, found by its logical id. */
+export function resourceOf(
+  stack: VeetStack,
+  template: Template,
+  construct: { node: { defaultChild?: unknown } },
+): { id: string; Properties: any } {
+  const id = logicalId(stack, construct);
+  return { id, Properties: template.toJSON().Resources[id].Properties };
+}

@@ -3,7 +3,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { REPO_ROOT, asArray, logicalId, only, resourcesOfType, statementsOfRole, synth } from './helpers';
+import {
+  REPO_ROOT,
+  asArray,
+  logicalId,
+  only,
+  resourceOf,
+  resourcesOfType,
+  statementsOfRole,
+  synth,
+} from './helpers';
+
+/** The SFU instances' launch template. */
+function sfuLaunchTemplate(
+  stack: ReturnType<typeof synth>['stack'],
+  template: ReturnType<typeof synth>['template'],
+) {
+  const asg = resourceOf(stack, template, stack.sfu.autoScalingGroup).Properties;
+  return template.toJSON().Resources[asg.LaunchTemplate.LaunchTemplateId.Ref].Properties.LaunchTemplateData;
+}
 
 /** Every ingress rule of the stack, inline or separate, with the group it belongs to. */
 function ingressRules(template: ReturnType<typeof synth>['template']) {
@@ -33,25 +51,37 @@ test('SFU security group: UDP media ports from anywhere, health port from the VP
   );
 });
 
-test('nothing but the SFU media ports is open to the internet', () => {
-  const { template } = synth();
+test("nothing but the SFU media ports and TURN's ports is open to the internet", () => {
+  const { stack, template } = synth();
+  const groups = {
+    [logicalId(stack, stack.sfu.securityGroup)]: 'sfu',
+    [logicalId(stack, stack.turn!.securityGroup)]: 'turn',
+  };
   const open = ingressRules(template).filter(
     ({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0',
   );
   assert.deepEqual(
-    open.map(({ rule }) => `${rule.IpProtocol} ${rule.FromPort}-${rule.ToPort}`),
-    ['udp 50000-60000'],
+    open
+      .map(
+        ({ group, rule }) => `${groups[group] ?? group} ${rule.IpProtocol} ${rule.FromPort}-${rule.ToPort}`,
+      )
+      .sort(),
+    ['sfu udp 50000-60000', 'turn tcp 3478-3478', 'turn udp 3478-3478', 'turn udp 49152-65535'],
   );
 });
 
 test('media port range and health port come from context and reach the container', () => {
-  const { template } = synth({ sfuUdpPortMin: 40000, sfuUdpPortMax: 40999, sfuHttpPort: 8081 });
-  const open = ingressRules(template).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0');
+  const { stack, template } = synth({ sfuUdpPortMin: 40000, sfuUdpPortMax: 40999, sfuHttpPort: 8081 });
+  const sfuSg = logicalId(stack, stack.sfu.securityGroup);
+  const open = ingressRules(template).filter(
+    ({ group, rule }) => group === sfuSg && rule.CidrIp === '0.0.0.0/0',
+  );
   assert.deepEqual(
     open.map(({ rule }) => [rule.FromPort, rule.ToPort]),
     [[40000, 40999]],
   );
-  const container = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions[0];
+  const container = resourceOf(stack, template, stack.sfu.service.taskDefinition).Properties
+    .ContainerDefinitions[0];
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   assert.equal(env.VEET_SFU_UDP_PORT_MIN, '40000');
   assert.equal(env.VEET_SFU_UDP_PORT_MAX, '40999');
@@ -62,7 +92,7 @@ test('media port range and health port come from context and reach the container
 
 test('SFU task: host networking, `veet sfu`, public IP from instance metadata, drains on stop', () => {
   const { stack, template } = synth();
-  const task = only(template, 'AWS::ECS::TaskDefinition').Properties;
+  const task = resourceOf(stack, template, stack.sfu.service.taskDefinition).Properties;
   assert.equal(task.NetworkMode, 'host');
   assert.deepEqual(task.RequiresCompatibilities, ['EC2']);
   const [container] = task.ContainerDefinitions;
@@ -83,8 +113,8 @@ test('SFU task: host networking, `veet sfu`, public IP from instance metadata, d
 });
 
 test('SFU service: rolling deploys start the new node before draining the old, one node per instance', () => {
-  const { template } = synth();
-  const service = only(template, 'AWS::ECS::Service').Properties;
+  const { stack, template } = synth();
+  const service = resourceOf(stack, template, stack.sfu.service).Properties;
   assert.equal(service.DeploymentConfiguration.MinimumHealthyPercent, 100);
   assert.equal(service.DeploymentConfiguration.MaximumPercent, 200);
   assert.deepEqual(service.DeploymentConfiguration.DeploymentCircuitBreaker, {
@@ -105,11 +135,11 @@ test('SFU service: rolling deploys start the new node before draining the old, o
 
 test('SFU instances: public subnets with public IPs, IMDSv2, encrypted disks', () => {
   const { stack, template } = synth();
-  const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').Properties;
+  const asg = resourceOf(stack, template, stack.sfu.autoScalingGroup).Properties;
   const publicSubnets = stack.network.vpc.publicSubnets.map((s) => stack.resolve(s.subnetId));
   assert.deepEqual(asg.VPCZoneIdentifier, publicSubnets);
   assert.equal(asg.MaxSize, '7', 'max tasks + one spare instance for rolling deploys');
-  const lt = only(template, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData;
+  const lt = sfuLaunchTemplate(stack, template);
   assert.equal(lt.InstanceType, 'c6i.large');
   assert.equal(lt.NetworkInterfaces[0].AssociatePublicIpAddress, true);
   assert.equal(lt.MetadataOptions.HttpTokens, 'required');
@@ -124,7 +154,7 @@ test('SFU instance type and fleet size come from context; Graviton types get arm
     sfuDesiredCount: 3,
     sfuMaxCount: 10,
   });
-  const lt = only(template, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData;
+  const lt = sfuLaunchTemplate(stack, template);
   assert.equal(lt.InstanceType, 'c7g.xlarge');
   assert.match(JSON.stringify(template.toJSON().Parameters), /amazon-linux-2023\/arm64/);
   const target = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget').Properties;
@@ -149,7 +179,7 @@ test('SFU autoscaling tracks CPU', () => {
 
 test('SFU task role: ManageConnections on the WebSocket API and the Redis auth, token and webhook secrets, nothing else', () => {
   const { stack, template } = synth();
-  const task = only(template, 'AWS::ECS::TaskDefinition').Properties;
+  const task = resourceOf(stack, template, stack.sfu.service.taskDefinition).Properties;
   const statements = statementsOfRole(template, task.TaskRoleArn['Fn::GetAtt'][0]);
   assert.deepEqual(statements.map((s) => asArray(s.Action)).sort(), [
     ['execute-api:ManageConnections'],

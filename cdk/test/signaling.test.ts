@@ -116,7 +116,8 @@ test('signaling reads exactly the secrets its environment names', () => {
       .sort(),
     named,
   );
-  assert.equal(named.length, 3);
+  // token, redisAuth, webhook and turn
+  assert.equal(named.length, 4);
 });
 
 test('WebSocket stage is throttled and writes access logs', () => {

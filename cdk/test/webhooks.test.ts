@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { loadConfig, parseWebhookUrls } from '../lib/config';
 import { VeetStack } from '../lib/veet-stack';
-import { logicalId, only, resourcesOfType, synth } from './helpers';
+import { logicalId, resourceOf, resourcesOfType, synth } from './helpers';
 
 const URLS = 'https://hooks.example.com/veet, https://audit.example.org:8443/in?src=veet';
 const JOINED = 'https://hooks.example.com/veet,https://audit.example.org:8443/in?src=veet';
@@ -13,7 +13,8 @@ function webhookUrlsOf(stack: VeetStack, template: ReturnType<typeof synth>['tem
   const resources = template.toJSON().Resources;
   const lambdaEnv = (fn: { node: { defaultChild?: unknown } }) =>
     resources[logicalId(stack, fn as any)].Properties.Environment.Variables;
-  const container = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions[0];
+  const container = resourceOf(stack, template, stack.sfu.service.taskDefinition).Properties
+    .ContainerDefinitions[0];
   const sfuEnv = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   return {
     signaling: lambdaEnv(stack.signaling.function.fn).VEET_WEBHOOK_URLS,
@@ -97,7 +98,7 @@ test('SFU nodes can deliver webhooks: HTTPS out to the internet is allowed', () 
   );
   assert.ok(allowsHttps, JSON.stringify(egress));
   // Their subnets route to the internet directly (public IPs, no NAT in the way).
-  const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').Properties;
+  const asg = resourceOf(stack, template, stack.sfu.autoScalingGroup).Properties;
   assert.deepEqual(
     asg.VPCZoneIdentifier,
     stack.network.vpc.publicSubnets.map((s) => stack.resolve(s.subnetId)),
