@@ -27,6 +27,9 @@ export const ACTIONS = [
   'set_lobby',
   'admit_guest',
   'deny_guest',
+  'raise_hand',
+  'lower_hand',
+  'react',
 ] as const;
 
 export const STAGE_NAME = 'prod';

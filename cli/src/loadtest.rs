@@ -42,7 +42,8 @@ pub struct LoadSpec {
 
 /// A participant of either SFU.
 enum Participant {
-    Veet(SyntheticPeer),
+    // Boxed: a synthetic peer is several times the size of a Janus one.
+    Veet(Box<SyntheticPeer>),
     Janus(JanusPeer),
 }
 
@@ -209,7 +210,7 @@ pub async fn run(spec: &LoadSpec, tokens: &TokenAuthority) -> anyhow::Result<Loa
                 Some(_) => peer.set_audio_level(127),
                 None => {}
             }
-            peers.push(Participant::Veet(peer));
+            peers.push(Participant::Veet(Box::new(peer)));
         }
     }
     if spec.simulcast {

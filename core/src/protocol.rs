@@ -14,6 +14,9 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 4000;
+/// The emoji a `react` frame may carry: a small fixed set, as Meet offers, so a reaction is
+/// never free text.
+pub const REACTIONS: [&str; 8] = ["👍", "👏", "❤️", "😂", "😮", "🎉", "🤔", "👎"];
 
 /// Which of a participant's two peer connections a signal belongs to.
 ///
@@ -172,6 +175,50 @@ pub struct ParticipantInfo {
     pub tracks: Vec<TrackInfo>,
     #[serde(default)]
     pub grants: Grants,
+    /// When the participant raised their hand (milliseconds since the Unix epoch); absent when
+    /// it is down. Hands are answered in the order they went up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub hand_raised_at: Option<u64>,
+}
+
+/// How well a participant's media gets through, for the tile's indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    Good,
+    Fair,
+    Poor,
+}
+
+/// One participant's line of `connection_quality`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ParticipantQuality {
+    pub participant_id: String,
+    pub quality: Quality,
+    /// Packets lost on the way to the node from this participant, in percent (0–100).
+    pub uplink_loss_pct: u8,
+    /// Packets this participant reports lost on the way from the node, in percent.
+    pub downlink_loss_pct: u8,
+    /// Round trip between the node and this participant, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rtt_ms: Option<u32>,
+}
+
+impl Quality {
+    /// The grade for a loss in percent and a round trip: the thresholds people notice
+    /// (≥ 2 % loss or ≥ 300 ms is audible; ≥ 10 % or ≥ 600 ms breaks video and speech).
+    pub fn grade(loss_pct: u8, rtt_ms: Option<u32>) -> Quality {
+        let rtt = rtt_ms.unwrap_or(0);
+        if loss_pct >= 10 || rtt >= 600 {
+            Quality::Poor
+        } else if loss_pct >= 2 || rtt >= 300 {
+            Quality::Fair
+        } else {
+            Quality::Good
+        }
+    }
 }
 
 /// A STUN/TURN server, shaped like `RTCIceServer`.
@@ -225,12 +272,18 @@ pub enum ClientFrame {
     AdmitGuest { knock_id: String },
     /// Host: turn a guest waiting in the lobby away.
     DenyGuest { knock_id: String },
+    /// Raise or lower your own hand.
+    RaiseHand { raised: bool },
+    /// Host: lower someone's raised hand (anyone may lower their own).
+    LowerHand { participant_id: String },
+    /// A reaction (one of [`REACTIONS`]) that floats over your tile for everyone.
+    React { emoji: String },
 }
 
 impl ClientFrame {
     /// Every action a client may send; the API Gateway routes besides `$connect`,
     /// `$disconnect` and `$default`.
-    pub const ACTIONS: [&'static str; 14] = [
+    pub const ACTIONS: [&'static str; 17] = [
         "join",
         "leave",
         "signal",
@@ -245,6 +298,9 @@ impl ClientFrame {
         "set_lobby",
         "admit_guest",
         "deny_guest",
+        "raise_hand",
+        "lower_hand",
+        "react",
     ];
 }
 
@@ -419,6 +475,30 @@ pub enum ServerFrame {
         text: String,
         #[ts(type = "number")]
         sent_at: u64,
+    },
+    /// A participant's hand went up (`raised_at` set) or down.
+    HandChanged {
+        participant_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "number")]
+        raised_at: Option<u64>,
+        /// The host who lowered it, when it was not its owner.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<String>,
+    },
+    /// Someone reacted; clients float the emoji over their tile for a few seconds.
+    Reaction {
+        participant_id: String,
+        emoji: String,
+        #[ts(type = "number")]
+        sent_at: u64,
+    },
+    /// From the node, every few seconds: how well each participant's media gets through
+    /// (their uplink loss as the node receives it, their downlink loss and round trip as their
+    /// receiver reports say). Participants without media yet are absent.
+    ConnectionQuality {
+        qualities: Vec<ParticipantQuality>,
     },
     Pong {},
     Error {
@@ -636,6 +716,8 @@ pub fn typescript_bindings() -> String {
         Grants::decl(&cfg),
         ParticipantInfo::decl(&cfg),
         IceServer::decl(&cfg),
+        Quality::decl(&cfg),
+        ParticipantQuality::decl(&cfg),
         ClientFrame::decl(&cfg),
         ErrorCode::decl(&cfg),
         CloseReason::decl(&cfg),
@@ -651,6 +733,11 @@ pub fn typescript_bindings() -> String {
     }
     out.push_str(&format!(
         "export const MAX_FRAME_BYTES = {MAX_FRAME_BYTES};\nexport const MAX_CHAT_CHARS = {MAX_CHAT_CHARS};\nexport const MAX_TRACK_VIEWS = {MAX_TRACK_VIEWS};\n"
+    ));
+    let reactions: Vec<String> = REACTIONS.iter().map(|r| format!("\"{r}\"")).collect();
+    out.push_str(&format!(
+        "export const REACTIONS = [{}] as const;\n",
+        reactions.join(", ")
     ));
     out
 }
@@ -706,6 +793,42 @@ mod tests {
         assert_eq!(code(r#"{"action":7}"#), ErrorCode::InvalidFrame);
         let big = format!(r#"{{"action":"chat","text":"{}"}}"#, "x".repeat(40 * 1024));
         assert_eq!(code(&big), ErrorCode::FrameTooLarge);
+    }
+
+    #[test]
+    fn quality_grades_follow_loss_and_round_trip() {
+        assert_eq!(Quality::grade(0, None), Quality::Good);
+        assert_eq!(Quality::grade(1, Some(299)), Quality::Good);
+        assert_eq!(Quality::grade(2, None), Quality::Fair);
+        assert_eq!(Quality::grade(0, Some(300)), Quality::Fair);
+        assert_eq!(Quality::grade(10, None), Quality::Poor);
+        assert_eq!(Quality::grade(0, Some(600)), Quality::Poor);
+    }
+
+    #[test]
+    fn hands_and_reactions_parse() {
+        assert_eq!(
+            ClientFrame::parse(r#"{"action":"raise_hand","raised":true}"#).unwrap(),
+            ClientFrame::RaiseHand { raised: true }
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"action":"react","emoji":"🎉"}"#).unwrap(),
+            ClientFrame::React {
+                emoji: "🎉".into()
+            }
+        );
+        let e = ClientFrame::parse(r#"{"action":"lower_hand"}"#).unwrap_err();
+        assert!(e.message.contains("participant_id"), "{}", e.message);
+        // A hand that is down is not serialized at all.
+        let frame = ServerFrame::HandChanged {
+            participant_id: "p".into(),
+            raised_at: None,
+            by: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&frame).unwrap(),
+            r#"{"type":"hand_changed","participant_id":"p"}"#
+        );
     }
 
     #[test]

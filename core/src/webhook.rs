@@ -36,6 +36,9 @@ pub enum EventKind {
     ParticipantLeft,
     TrackPublished,
     TrackUnpublished,
+    HandRaised,
+    HandLowered,
+    Reaction,
 }
 
 /// One webhook event, the JSON body of the POST.
@@ -51,6 +54,9 @@ pub struct WebhookEvent {
     pub participant: Option<ParticipantInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track: Option<TrackInfo>,
+    /// With `reaction`: which one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
 }
 
 impl WebhookEvent {
@@ -67,6 +73,7 @@ impl WebhookEvent {
             room: room.to_owned(),
             participant: None,
             track: None,
+            emoji: None,
         }
     }
 
@@ -77,6 +84,11 @@ impl WebhookEvent {
 
     pub fn with_track(mut self, t: TrackInfo) -> Self {
         self.track = Some(t);
+        self
+    }
+
+    pub fn with_emoji(mut self, emoji: String) -> Self {
+        self.emoji = Some(emoji);
         self
     }
 }

@@ -18,4 +18,4 @@ pub use emulator::{Emulator, Integration};
 pub use signaling::Signaling;
 
 /// Route keys API Gateway is configured with besides `$connect`, `$disconnect`, `$default`.
-pub const ROUTES: [&str; 14] = veet_core::protocol::ClientFrame::ACTIONS;
+pub const ROUTES: [&str; 17] = veet_core::protocol::ClientFrame::ACTIONS;

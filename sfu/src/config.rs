@@ -35,6 +35,9 @@ pub struct SfuConfig {
     pub region: String,
     /// How rooms moved off a draining or dead node pick their new node.
     pub selector: SelectorConfig,
+    /// Test fault (`VEET_SFU_FAULT_UPLINK_LOSS=<name>=<percent>`): drop that share of the
+    /// packets of participants with that name as they arrive, like a lossy uplink.
+    pub fault_uplink_loss: Option<(String, u8)>,
 }
 
 impl Default for SfuConfig {
@@ -50,6 +53,10 @@ impl Default for SfuConfig {
             node_ttl: Duration::from_secs(3),
             region: String::new(),
             selector: SelectorConfig::default(),
+            // Read here rather than in `with_env` so `veet dev`'s in-process node has it too.
+            fault_uplink_loss: std::env::var("VEET_SFU_FAULT_UPLINK_LOSS")
+                .ok()
+                .and_then(|v| crate::quality::parse_fault(&v)),
         }
     }
 }

@@ -182,6 +182,7 @@ mod tests {
                 joined_at: 0,
                 tracks: Vec::new(),
                 grants: Default::default(),
+                hand_raised_at: None,
             },
             epoch: 1,
         }

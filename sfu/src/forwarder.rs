@@ -31,6 +31,7 @@ use crate::fanout::{Change, FanOut};
 use crate::hold::HoldGate;
 use crate::layer_selector::{layer_of_rid, LayerInfo, MAX_LAYERS};
 use crate::metrics::Metrics;
+use crate::quality::{SeqTracker, UplinkMeter};
 use crate::silence::SilenceFilter;
 use crate::vp8::Vp8Descriptor;
 
@@ -95,6 +96,8 @@ pub struct TrackForwarder {
     fan_out: Mutex<Option<FanOut>>,
     next_key: AtomicU64,
     metrics: Arc<Metrics>,
+    /// Arrivals and gaps, for the publisher's connection quality.
+    pub uplink: UplinkMeter,
 }
 
 impl TrackForwarder {
@@ -133,6 +136,7 @@ impl TrackForwarder {
             changes,
             fan_out: Mutex::new(Some(FanOut::new(receiver))),
             next_key: AtomicU64::new(1),
+            uplink: UplinkMeter::default(),
             metrics,
         })
     }
@@ -309,6 +313,7 @@ impl TrackForwarder {
         let mut ssrc_layers: Vec<(u32, u8)> = Vec::with_capacity(MAX_LAYERS);
         let mut silence = SilenceFilter::default();
         let mut hold = HoldGate::default();
+        let mut arrivals = [SeqTracker::default(); MAX_LAYERS];
         while let Some(event) = self.remote.poll().await {
             match event {
                 TrackRemoteEvent::OnOpen(init) => {
@@ -327,6 +332,23 @@ impl TrackForwarder {
                     tracing::debug!(track = %self.id(), rid = ?init.rid, ssrc = init.ssrc, "layer opened");
                 }
                 TrackRemoteEvent::OnRtpPacket(mut packet) => {
+                    let ssrc = packet.header.ssrc;
+                    // Only the layers' own streams are counted (not, say, retransmissions).
+                    let known = ssrc_layers
+                        .iter()
+                        .find(|(s, _)| *s == ssrc)
+                        .map(|(_, l)| *l)
+                        .or_else(|| {
+                            (self.layers[0].ssrc.load(Ordering::Relaxed) == ssrc).then_some(0)
+                        });
+                    let layer = known.unwrap_or(0);
+                    if known.is_some() {
+                        let seq = packet.header.sequence_number;
+                        let expected = arrivals[usize::from(layer)].observe(seq);
+                        if !self.uplink.arrive(seq, expected) {
+                            continue;
+                        }
+                    }
                     if self.audio_level_id != 0 {
                         let loudness = packet
                             .header
@@ -343,11 +365,6 @@ impl TrackForwarder {
                             }
                         }
                     }
-                    let ssrc = packet.header.ssrc;
-                    let layer = ssrc_layers
-                        .iter()
-                        .find(|(s, _)| *s == ssrc)
-                        .map_or(0, |(_, l)| *l);
                     fan.apply_changes();
                     self.fan_out(&mut fan, &mut hold, layer, &mut packet);
                 }

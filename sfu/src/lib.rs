@@ -41,6 +41,7 @@ pub mod negotiation;
 pub mod node;
 pub mod outbox;
 pub mod participant;
+pub mod quality;
 pub mod rewriter;
 pub mod room;
 pub mod silence;

@@ -52,6 +52,7 @@ impl SfuNode {
             selector: Arc::from(config.selector.build()),
             directory: RoomDirectory::default(),
             tick: config.heartbeat_interval,
+            fault_uplink_loss: config.fault_uplink_loss.clone(),
         });
         let node = Arc::new(Self {
             config,

@@ -20,6 +20,7 @@ use crate::downlink::Downlink;
 use crate::forwarder::DownTrack;
 use crate::media::PeerFactory;
 use crate::negotiation::Negotiation;
+use crate::quality::Window;
 use crate::room::RoomEvent;
 
 /// A participant's state in its room.
@@ -35,6 +36,8 @@ pub struct Participant {
     pub downlink: Arc<Downlink>,
     /// What that connection is estimated to carry.
     pub bandwidth: BandwidthEstimator,
+    /// Its receiver reports' loss since the last quality report.
+    pub downlink_window: Window,
     /// Remote candidates that arrived before their connection had a remote description.
     pub pending_candidates: HashMap<PeerRole, Vec<RTCIceCandidateInit>>,
     /// Published track id → what the client said it is.
@@ -63,6 +66,7 @@ impl Participant {
             negotiation: Negotiation::default(),
             downlink: Arc::new(Downlink::default()),
             bandwidth: BandwidthEstimator::default(),
+            downlink_window: Window::default(),
             pending_candidates: HashMap::new(),
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),

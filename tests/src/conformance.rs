@@ -72,6 +72,7 @@ pub fn participant(id: &str, identity: &str, joined_at: u64) -> ParticipantRecor
             joined_at,
             tracks: vec![],
             grants: Grants::default(),
+            hand_raised_at: None,
         },
         connection_id: format!("conn-{id}"),
     }

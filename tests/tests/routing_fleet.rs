@@ -16,11 +16,68 @@ use veet_tests::{eventually, routing_suite};
 
 routing_suite!(
     track_updates_are_atomic_field_updates,
+    hands_go_up_and_down_without_touching_the_rest,
     set_participant_never_resurrects_a_closed_connection,
     reassignment_is_a_compare_and_set_with_epochs,
     restore_puts_back_a_lost_room_unless_it_lives_elsewhere,
     generation_is_stable_until_the_data_is_lost,
 );
+
+async fn hands_go_up_and_down_without_touching_the_rest(f: Fixture) {
+    let r = f.routing().await;
+    r.rooms
+        .add_participant("room-1", &participant("PA_a", "alice", 1))
+        .await
+        .unwrap();
+    // A participant with no tracks: its empty list must stay a list.
+    let at = 1_796_000_000_123;
+    assert!(r.rooms.set_hand("room-1", "PA_a", Some(at)).await.unwrap());
+    let got = r
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.info.hand_raised_at, Some(at));
+    assert!(got.info.tracks.is_empty());
+    // A hand survives a track update, and a track update survives the hand coming down.
+    assert!(r
+        .rooms
+        .put_track("room-1", "PA_a", &track("TR_1"))
+        .await
+        .unwrap());
+    let got = r
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.info.hand_raised_at, Some(at));
+    assert!(r.rooms.set_hand("room-1", "PA_a", None).await.unwrap());
+    let got = r
+        .rooms
+        .participant("room-1", "PA_a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.info.hand_raised_at, None);
+    assert_eq!(got.info.tracks.len(), 1);
+    // Everyone's view (`participants`) shows it too.
+    assert!(r
+        .rooms
+        .set_hand("room-1", "PA_a", Some(at + 1))
+        .await
+        .unwrap());
+    let all = r.rooms.participants("room-1").await.unwrap();
+    assert_eq!(all[0].info.hand_raised_at, Some(at + 1));
+    // Nobody there, nothing changes.
+    assert!(!r
+        .rooms
+        .set_hand("room-1", "PA_ghost", Some(at))
+        .await
+        .unwrap());
+    assert!(!r.rooms.set_hand("room-2", "PA_a", Some(at)).await.unwrap());
+}
 
 async fn track_updates_are_atomic_field_updates(f: Fixture) {
     let r = f.routing().await;

@@ -64,11 +64,32 @@ identity: string, name: string,
 /**
  * Milliseconds since the Unix epoch.
  */
-joined_at: number, tracks: Array<TrackInfo>, grants: Grants, };
+joined_at: number, tracks: Array<TrackInfo>, grants: Grants, 
+/**
+ * When the participant raised their hand (milliseconds since the Unix epoch); absent when
+ * it is down. Hands are answered in the order they went up.
+ */
+hand_raised_at?: number, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
 
-export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", } | { "action": "set_lobby", enabled: boolean, } | { "action": "admit_guest", knock_id: string, } | { "action": "deny_guest", knock_id: string, };
+export type Quality = "good" | "fair" | "poor";
+
+export type ParticipantQuality = { participant_id: string, quality: Quality, 
+/**
+ * Packets lost on the way to the node from this participant, in percent (0–100).
+ */
+uplink_loss_pct: number, 
+/**
+ * Packets this participant reports lost on the way from the node, in percent.
+ */
+downlink_loss_pct: number, 
+/**
+ * Round trip between the node and this participant, when known.
+ */
+rtt_ms?: number, };
+
+export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", } | { "action": "set_lobby", enabled: boolean, } | { "action": "admit_guest", knock_id: string, } | { "action": "deny_guest", knock_id: string, } | { "action": "raise_hand", raised: boolean, } | { "action": "lower_hand", participant_id: string, } | { "action": "react", emoji: string, };
 
 export type ErrorCode = "malformed_frame" | "unknown_action" | "invalid_frame" | "frame_too_large" | "token_missing" | "token_malformed" | "token_invalid_signature" | "token_wrong_algorithm" | "token_expired" | "token_not_yet_valid" | "token_wrong_room" | "permission_denied" | "not_joined" | "already_joined" | "room_full" | "room_not_found" | "no_node_available" | "unknown_connection" | "rate_limited" | "forbidden" | "meeting_locked" | "knock_denied" | "replaced" | "removed" | "unauthorized" | "invalid_request" | "not_found" | "conflict" | "invite_only" | "unavailable" | "internal";
 
@@ -94,7 +115,11 @@ by?: string, } | { "type": "chat",
 /**
  * Unique id, so clients can de-duplicate after a reconnect.
  */
-id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, 
+id: string, participant_id: string, name: string, text: string, sent_at: number, } | { "type": "hand_changed", participant_id: string, raised_at?: number, 
+/**
+ * The host who lowered it, when it was not its owner.
+ */
+by?: string, } | { "type": "reaction", participant_id: string, emoji: string, sent_at: number, } | { "type": "connection_quality", qualities: Array<ParticipantQuality>, } | { "type": "pong", } | { "type": "error", code: ErrorCode, message: string, 
 /**
  * With `rate_limited`: when the action may be tried again.
  */
@@ -103,3 +128,4 @@ retry_after_ms?: number, } | { "type": "room_closed", reason: CloseReason, } | {
 export const MAX_FRAME_BYTES = 32768;
 export const MAX_CHAT_CHARS = 4000;
 export const MAX_TRACK_VIEWS = 64;
+export const REACTIONS = ["👍", "👏", "❤️", "😂", "😮", "🎉", "🤔", "👎"] as const;

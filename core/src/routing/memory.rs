@@ -348,6 +348,18 @@ impl RoomStore for MemoryRouting {
         }))
     }
 
+    async fn set_hand(
+        &self,
+        code: &str,
+        participant_id: &str,
+        raised_at: Option<u64>,
+    ) -> Result<bool> {
+        Ok(self.with_participant(code, participant_id, |p| {
+            p.info.hand_raised_at = raised_at;
+            true
+        }))
+    }
+
     async fn participant(
         &self,
         code: &str,

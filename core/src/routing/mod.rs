@@ -280,6 +280,14 @@ pub trait RoomStore: Send + Sync {
         track_id: &str,
         muted: bool,
     ) -> Result<bool>;
+    /// Raises (`Some(when)`) or lowers a participant's hand, atomically; false if there is no
+    /// such participant.
+    async fn set_hand(
+        &self,
+        code: &str,
+        participant_id: &str,
+        raised_at: Option<u64>,
+    ) -> Result<bool>;
     async fn participant(
         &self,
         code: &str,

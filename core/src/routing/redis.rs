@@ -129,12 +129,24 @@ end
 return {'restored', ARGV[2], epoch, added}
 "#;
 
-/// One track of a participant record, changed in place: ARGV[2] is `put` (ARGV[3] the
-/// track JSON), `remove` or `mute` (ARGV[3] the track id, ARGV[4] 1 or 0).
+/// One participant record, changed in place: ARGV[2] is `put` (ARGV[3] the track JSON),
+/// `remove` or `mute` (ARGV[3] the track id, ARGV[4] 1 or 0) for one of its tracks, or `hand`
+/// (ARGV[3] when the hand went up, empty when it came down).
 const TRACK_UPDATE: &str = r#"
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return 0 end
 local r = cjson.decode(rec)
+-- cjson cannot tell an empty array from an empty object.
+local function store()
+  local enc = cjson.encode(r)
+  if #(r['info']['tracks'] or {}) == 0 then enc = (string.gsub(enc, '"tracks":{}', '"tracks":[]')) end
+  redis.call('HSET', KEYS[1], ARGV[1], enc)
+  return 1
+end
+if ARGV[2] == 'hand' then
+  if ARGV[3] == '' then r['info']['hand_raised_at'] = nil else r['info']['hand_raised_at'] = tonumber(ARGV[3]) end
+  return store()
+end
 local out = {}
 local found = false
 local put = nil
@@ -159,11 +171,7 @@ if put and not found then
 end
 if not found then return 0 end
 r['info']['tracks'] = out
-local enc = cjson.encode(r)
--- cjson cannot tell an empty array from an empty object.
-if #out == 0 then enc = (string.gsub(enc, '"tracks":{}', '"tracks":[]')) end
-redis.call('HSET', KEYS[1], ARGV[1], enc)
-return 1
+return store()
 "#;
 
 /// Sets or clears (ARGV[1] empty) a stored connection's participant, keeping its TTL.
@@ -626,6 +634,17 @@ impl RoomStore for RedisRouting {
         muted: bool,
     ) -> Result<bool> {
         self.update_track(code, participant_id, "mute", track_id, muted)
+            .await
+    }
+
+    async fn set_hand(
+        &self,
+        code: &str,
+        participant_id: &str,
+        raised_at: Option<u64>,
+    ) -> Result<bool> {
+        let at = raised_at.map(|t| t.to_string()).unwrap_or_default();
+        self.update_track(code, participant_id, "hand", &at, false)
             .await
     }
 

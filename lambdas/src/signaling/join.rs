@@ -41,6 +41,7 @@ pub(super) async fn enter(s: &Signaling, conn: Connection, admitted: bool) -> Ac
             joined_at: unix_millis(),
             tracks: Vec::new(),
             grants: conn.grants,
+            hand_raised_at: None,
         },
         connection_id: conn.id.clone(),
     };

@@ -18,6 +18,11 @@ pub(crate) fn limit_for(frame: &ClientFrame) -> (&'static str, Rate) {
         // Each chat message is pushed to every participant.
         ClientFrame::Chat { .. } => ("chat", Rate::per_second(5, 20)),
         ClientFrame::Mute { .. } => ("mute", Rate::per_second(5, 20)),
+        ClientFrame::RaiseHand { .. } | ClientFrame::LowerHand { .. } => {
+            ("hand", Rate::per_second(2, 10))
+        }
+        // Reactions fan out like chat; a burst of applause, then a few a second.
+        ClientFrame::React { .. } => ("react", Rate::per_second(3, 15)),
         ClientFrame::MuteParticipant { .. }
         | ClientFrame::RemoveParticipant { .. }
         | ClientFrame::LockMeeting { .. }

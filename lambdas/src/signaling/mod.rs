@@ -9,6 +9,7 @@ mod admission;
 mod chat;
 mod connect;
 mod disconnect;
+mod hands;
 mod host;
 mod join;
 mod leave;
@@ -16,6 +17,7 @@ mod limits;
 mod lobby;
 mod mute;
 mod ping;
+mod reactions;
 mod signal;
 mod view;
 
@@ -213,6 +215,11 @@ impl Signaling {
             ClientFrame::SetLobby { enabled } => host::set_lobby(self, &conn, enabled).await,
             ClientFrame::AdmitGuest { knock_id } => host::admit_guest(self, &conn, knock_id).await,
             ClientFrame::DenyGuest { knock_id } => host::deny_guest(self, &conn, knock_id).await,
+            ClientFrame::RaiseHand { raised } => hands::raise(self, &conn, raised).await,
+            ClientFrame::LowerHand { participant_id } => {
+                hands::lower(self, &conn, participant_id).await
+            }
+            ClientFrame::React { emoji } => reactions::handle(self, &conn, emoji).await,
         }
     }
 

@@ -138,6 +138,7 @@ impl Room {
         let secs = LAYER_EVERY as f64 * MEDIA_TICK.as_secs_f64();
         for p in self.participants.values_mut() {
             let counts = p.downlink.meter.take();
+            p.downlink_window.add(counts.expected, counts.lost);
             let before = p.bandwidth.estimate();
             let after = p.bandwidth.update(
                 now,
@@ -158,6 +159,12 @@ impl Room {
         self.update_speakers().await;
         if self.media_ticks.is_multiple_of(LAYER_EVERY) {
             self.allocate_layers().await;
+        }
+        if self
+            .media_ticks
+            .is_multiple_of(super::quality::QUALITY_EVERY)
+        {
+            self.report_quality().await;
         }
     }
 

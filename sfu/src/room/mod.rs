@@ -39,10 +39,12 @@ use crate::migration;
 use crate::negotiation::NegotiationStep;
 use crate::outbox::Outbox;
 use crate::participant::{Participant, PeerEvents};
+use crate::quality::QualityGrader;
 use crate::speaker::SpeakerDetector;
 
 mod layers;
 mod lifecycle;
+mod quality;
 mod signaling;
 mod tracks;
 
@@ -65,6 +67,8 @@ pub struct NodeContext {
     pub directory: RoomDirectory,
     /// How often a room checks it is still this node's (the heartbeat period).
     pub tick: Duration,
+    /// See [`crate::config::SfuConfig::fault_uplink_loss`].
+    pub fault_uplink_loss: Option<(String, u8)>,
 }
 
 /// Input to a room's task.
@@ -121,6 +125,9 @@ pub struct Room {
     announced_layers: HashMap<String, Vec<String>>,
     speakers: SpeakerDetector,
     media_ticks: u64,
+    /// Connection quality: each track's arrival totals at the last report, and the grades.
+    uplink_seen: HashMap<String, (u64, u64)>,
+    quality: QualityGrader,
     /// Pushes to clients, delivered off this task.
     outbox: Outbox,
 }
@@ -141,6 +148,8 @@ pub fn spawn(code: String, ctx: Arc<NodeContext>) -> mpsc::Sender<RoomEvent> {
         announced_layers: HashMap::new(),
         speakers: SpeakerDetector::default(),
         media_ticks: 0,
+        uplink_seen: HashMap::new(),
+        quality: QualityGrader::default(),
         outbox: Outbox::spawn(ctx.gateway.clone(), ctx.metrics.clone()),
     };
     tokio::spawn(room.run(rx));

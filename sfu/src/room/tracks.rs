@@ -60,6 +60,12 @@ impl Room {
             forwarder.declare_layers(rids);
         }
         forwarder.set_forwarded_extensions(extensions.into_iter().collect());
+        if let Some((name, pct)) = &self.ctx.fault_uplink_loss {
+            if *name == p.info.name {
+                tracing::warn!(participant = %p.info.id, pct, "test fault: dropping this share of the track's packets");
+                forwarder.uplink.set_drop_pct(*pct);
+            }
+        }
         Metrics::gauge(&self.ctx.metrics.tracks, 1);
         let events = self.events.clone();
         let run = forwarder.clone();

@@ -98,6 +98,7 @@ export function browserPeer(
       await pc.addIceCandidate(c);
     },
     close: () => pc.close(),
+    getStats: async () => (await pc.getStats()).values() as Iterable<Record<string, unknown>>,
     onicecandidate: null,
     ontrack: null,
     onstatechange: null,

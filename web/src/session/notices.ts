@@ -13,7 +13,9 @@ export type NoticeKind =
   | "lobby_off"
   | "knock"
   | "forbidden"
-  | "rate_limited";
+  | "rate_limited"
+  | "hand_raised"
+  | "hand_lowered";
 
 export interface Notice {
   kind: NoticeKind;

@@ -12,7 +12,9 @@ import { JoinWait } from "./joinWait";
 import { Keepalive } from "./keepalive";
 import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
+import { applyGestureFrame, GestureControls, isGestureFrame } from "./gestures";
 import { applyLobbyFrame, isLobbyFrame, LobbyControls } from "./lobby";
+import { qualityMap, UplinkMonitor } from "./quality";
 import { MOVE_TIMEOUT_MS } from "./move";
 import { lockNotice, mutedNotice, Notices, type Notice } from "./notices";
 import { isRosterFrame } from "./roster";
@@ -49,6 +51,12 @@ export class Session<T extends TrackLike> {
   readonly host = new HostControls({ state: () => this.state, send: (f) => this.send(f) });
   /** The lobby: turn it on or off, let guests in or away; refused unless we are a host. */
   readonly lobby = new LobbyControls({ state: () => this.state, send: (f) => this.send(f) });
+  /** Raise or lower a hand (hosts: anyone's), react. */
+  readonly gestures = new GestureControls({ state: () => this.state, send: (f) => this.send(f) });
+  private readonly uplink = new UplinkMonitor(
+    async () => (await this.links.publisher?.link.pc.getStats?.()) ?? null,
+    (grade) => this.patch({ uplink: grade }),
+  );
 
   private everJoined = false;
   private tokenRefreshed = false;
@@ -314,6 +322,7 @@ export class Session<T extends TrackLike> {
   /** Closes every peer connection and stops the socket's timers. */
   private dropMedia(): void {
     this.keepalive.stop();
+    this.uplink.stop();
     this.views.stop();
     this.joinWait.dropped();
     this.links.close();
@@ -349,6 +358,12 @@ export class Session<T extends TrackLike> {
       this.links.check();
       return;
     }
+    if (isGestureFrame(frame)) {
+      const { state, notice } = applyGestureFrame(this.state, frame, Date.now());
+      this.setState(state);
+      if (notice) this.notices.emit(notice);
+      return;
+    }
     if (isLobbyFrame(frame)) {
       const { state, notice } = applyLobbyFrame(this.state, frame);
       this.setState(state);
@@ -365,6 +380,7 @@ export class Session<T extends TrackLike> {
         this.keepalive.start();
         this.links.start(frame.ice_servers);
         this.setState(this.roster.joined(joinedState(this.state, frame.participant, frame.participants)));
+        this.uplink.start();
         // A new node has heard none of our views.
         this.views.reset();
         return;
@@ -383,6 +399,9 @@ export class Session<T extends TrackLike> {
       case "meeting_locked":
         this.patch({ locked: frame.locked });
         this.notices.emit(lockNotice(this.state, frame.locked, frame.by));
+        return;
+      case "connection_quality":
+        this.patch({ quality: qualityMap(frame) });
         return;
       case "publisher_layers":
         this.links.publisher?.setLayers(frame.track_id, frame.rids);

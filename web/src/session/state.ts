@@ -1,6 +1,7 @@
 // The session's observable state: immutable snapshots the UI renders from.
 
-import type { CloseReason, ParticipantInfo, SpeakerLevel } from "../protocol.gen";
+import type { CloseReason, ParticipantInfo, Quality, SpeakerLevel } from "../protocol.gen";
+import type { Reaction } from "./gestures";
 import type { TrackLike } from "./types";
 
 export type SessionStatus =
@@ -91,6 +92,12 @@ export interface SessionState<T extends TrackLike> {
   lobby: boolean;
   /** For a host: guests waiting in the lobby, in the order they knocked. */
   knocks: Knock[];
+  /** Reactions floating over tiles now, oldest first. */
+  reactions: Reaction[];
+  /** The node's grade of each participant's connection (ourselves included); absent: good. */
+  quality: Record<string, Quality>;
+  /** Our uplink's grade from our own connection's stats, once known. */
+  uplink: Quality | null;
   fatal: FatalError | null;
 }
 
@@ -108,6 +115,9 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     locked: false,
     lobby: false,
     knocks: [],
+    reactions: [],
+    quality: {},
+    uplink: null,
     fatal: null,
   };
 }
@@ -129,5 +139,8 @@ export function joinedState<T extends TrackLike>(
     moving: false,
     speakers: [],
     unsupported: {},
+    reactions: [],
+    // A new node grades afresh.
+    quality: {},
   };
 }

@@ -62,6 +62,8 @@ export interface PeerLike<T extends TrackLike> {
   ontrack: ((track: T, streamId: string | undefined) => void) | null;
   /** RTCPeerConnection.connectionState changes. */
   onstatechange: ((state: string) => void) | null;
+  /** The connection's statistics (`getStats()`), where the peer has them. */
+  getStats?(): Promise<Iterable<Record<string, unknown>>>;
 }
 
 export type PeerFactory<T extends TrackLike> = (iceServers: IceServer[]) => PeerLike<T>;

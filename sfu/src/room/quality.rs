@@ -1,0 +1,35 @@
+//! The room's connection-quality report: every [`QUALITY_EVERY`] media ticks, each
+//! participant's uplink loss (over all of its published tracks) and downlink loss (from its
+//! receiver reports) since the last report, graded by [`QualityGrader`]; the room hears of it
+//! when a grade changed.
+
+use super::*;
+use crate::quality::Window;
+
+/// Media ticks per report: 2 s, long enough for a fair sample of an audio track's packets.
+pub(super) const QUALITY_EVERY: u64 = 8;
+
+impl Room {
+    pub(super) async fn report_quality(&mut self) {
+        let mut windows: Vec<(String, Window, Window)> =
+            Vec::with_capacity(self.participants.len());
+        for (id, p) in self.participants.iter_mut() {
+            let mut up = Window::default();
+            for f in self.forwarders.values().filter(|f| f.publisher_id == *id) {
+                let (expected, received) = f.uplink.totals();
+                let seen = self.uplink_seen.entry(f.id()).or_default();
+                let (de, dr) = (expected - seen.0, received - seen.1);
+                *seen = (expected, received);
+                up.add(de, de.saturating_sub(dr));
+            }
+            windows.push((id.clone(), up, std::mem::take(&mut p.downlink_window)));
+        }
+        self.uplink_seen
+            .retain(|track_id, _| self.forwarders.contains_key(track_id));
+        if let Some(qualities) = self.quality.grade(&windows) {
+            tracing::debug!(room = %self.code, ?qualities, "connection quality changed");
+            self.broadcast(&ServerFrame::ConnectionQuality { qualities })
+                .await;
+        }
+    }
+}
