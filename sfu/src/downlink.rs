@@ -89,25 +89,33 @@ impl DownlinkMeter {
     }
 }
 
-/// The last report of one stream: its extended highest sequence number and cumulative loss.
+/// The last report of one stream: its extended highest sequence number and cumulative loss,
+/// and how many packets the node had sent on it then.
 #[derive(Debug, Clone, Copy)]
 struct Last {
     ssrc: u32,
     highest: u32,
     total_lost: u32,
+    sent: u64,
 }
 
 /// Turns receiver reports into loss counts per interval. Cumulative fields are differenced per
 /// stream, so every packet counts once whichever report carried it; a stream seen for the
 /// first time, or one whose numbers went backwards (a restart), only sets the base.
+///
+/// Forwarded streams keep their publisher's sequence numbers, so a packet lost before it
+/// reached the node is a gap the receiver reports as lost too. Those gaps are the number
+/// the receiver expected less the number the node sent meanwhile; they are not this
+/// downlink's loss and are taken out.
 #[derive(Debug, Default)]
 pub struct LossCounter {
     last: Vec<Last>,
 }
 
 impl LossCounter {
-    /// `(lost, expected)` since the previous report of the same stream.
-    pub fn observe(&mut self, r: &ReceptionReport) -> (u64, u64) {
+    /// `(lost, expected)` on this downlink since the previous report of the same stream;
+    /// `sent` is how many packets the node has sent on the stream so far.
+    pub fn observe(&mut self, r: &ReceptionReport, sent: u64) -> (u64, u64) {
         let (highest, total) = (r.last_sequence_number, r.total_lost);
         let Some(last) = self.last.iter_mut().find(|l| l.ssrc == r.ssrc) else {
             // Streams come and go with tracks; keep the list bounded.
@@ -118,19 +126,25 @@ impl LossCounter {
                 ssrc: r.ssrc,
                 highest,
                 total_lost: total,
+                sent,
             });
             return (0, 0);
         };
         let expected = highest.wrapping_sub(last.highest);
         let lost = total.wrapping_sub(last.total_lost) & 0x00ff_ffff;
+        let sent_since = sent.saturating_sub(last.sent);
         last.highest = highest;
         last.total_lost = total;
+        last.sent = sent;
         if expected == 0 || expected > 1 << 20 {
             return (0, 0);
         }
         // Cumulative loss may fall (duplicates); a fall counts as none.
         let lost = if lost > 1 << 23 { 0 } else { lost };
-        (u64::from(lost.min(expected)), u64::from(expected))
+        let (expected, lost) = (u64::from(expected), u64::from(lost.min(expected)));
+        let never_sent = expected.saturating_sub(sent_since);
+        let expected = expected - never_sent;
+        (lost.saturating_sub(never_sent).min(expected), expected)
     }
 }
 
@@ -172,6 +186,8 @@ pub struct DownlinkTap {
     meter: Arc<DownlinkMeter>,
     counter: LossCounter,
     budget: RetransmitBudget,
+    /// Packets sent per SSRC, for [`LossCounter::observe`].
+    sent: Vec<(u32, u64)>,
 }
 
 impl DownlinkTap {
@@ -180,6 +196,7 @@ impl DownlinkTap {
             meter,
             counter: LossCounter::default(),
             budget: RetransmitBudget::default(),
+            sent: Vec::new(),
         }
     }
 
@@ -195,7 +212,12 @@ impl DownlinkTap {
                 continue;
             };
             for r in reports {
-                let (l, e) = self.counter.observe(r);
+                let sent = self
+                    .sent
+                    .iter()
+                    .find(|(s, _)| *s == r.ssrc)
+                    .map_or(0, |(_, n)| *n);
+                let (l, e) = self.counter.observe(r, sent);
                 lost += l;
                 expected += e;
             }
@@ -238,6 +260,13 @@ impl PacketTap for DownlinkTap {
         if let Packet::Rtp(p) = &msg.message.packet {
             self.meter.sent(p.payload.len());
             self.budget.sent();
+            let ssrc = p.header.ssrc;
+            if let Some((_, n)) = self.sent.iter_mut().find(|(s, _)| *s == ssrc) {
+                *n += 1;
+            } else if self.sent.len() < 512 {
+                // A connection carries a few streams per track; the list stays short.
+                self.sent.push((ssrc, 1));
+            }
         }
     }
 }
@@ -258,13 +287,25 @@ mod tests {
     #[test]
     fn loss_is_differenced_per_stream() {
         let mut c = LossCounter::default();
-        assert_eq!(c.observe(&report(1, 1000, 5)), (0, 0));
-        assert_eq!(c.observe(&report(2, 70_000, 0)), (0, 0));
-        assert_eq!(c.observe(&report(1, 1100, 15)), (10, 100));
-        assert_eq!(c.observe(&report(2, 70_050, 0)), (0, 50));
+        // Every packet the receiver expected was sent (`sent` keeps pace).
+        assert_eq!(c.observe(&report(1, 1000, 5), 1000), (0, 0));
+        assert_eq!(c.observe(&report(2, 70_000, 0), 0), (0, 0));
+        assert_eq!(c.observe(&report(1, 1100, 15), 1100), (10, 100));
+        assert_eq!(c.observe(&report(2, 70_050, 0), 50), (0, 50));
         // Wrapping the extended sequence number is fine; going backwards resets.
-        assert_eq!(c.observe(&report(1, 900, 15)), (0, 0));
-        assert_eq!(c.observe(&report(1, 950, 14)), (0, 50));
+        assert_eq!(c.observe(&report(1, 900, 15), 1100), (0, 0));
+        assert_eq!(c.observe(&report(1, 950, 14), 1150), (0, 50));
+    }
+
+    #[test]
+    fn gaps_from_upstream_are_not_downlink_loss() {
+        let mut c = LossCounter::default();
+        c.observe(&report(1, 1000, 0), 1000);
+        // 100 sequence numbers went by, but 30 never reached the node: it sent 70, and the
+        // receiver reports 32 lost, so 2 were lost on this downlink.
+        assert_eq!(c.observe(&report(1, 1100, 32), 1070), (2, 70));
+        // Gaps the node did not send, and nothing else lost: a clean downlink.
+        assert_eq!(c.observe(&report(1, 1200, 62), 1140), (0, 70));
     }
 
     #[test]

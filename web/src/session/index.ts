@@ -14,3 +14,5 @@ export type {
   UnsupportedTrack,
 } from "./state";
 export type { TrackLike, LocalSource } from "./types";
+export { liveReactions, raisedHands, REACTION_MS, type GestureControls, type Reaction } from "./gestures";
+export { gradeQuality, worse } from "./quality";

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { LayoutChoice } from "../layout/spotlight";
+import { RaiseHandButton, ReactionsMenu } from "./Gestures";
 import { HostMenu } from "./HostMenu";
 import { Icon, type IconName } from "./icons";
 import { LayoutMenu } from "./LayoutMenu";
@@ -69,6 +70,9 @@ interface Props {
   lobby: boolean;
   onLobby(enabled: boolean): void;
   onEndForAll(): void;
+  handRaised: boolean;
+  onToggleHand(): void;
+  onReact(emoji: string): void;
 }
 
 export function ControlBar(p: Props) {
@@ -108,6 +112,8 @@ export function ControlBar(p: Props) {
           disabled={!p.canPresent}
           onClick={p.onTogglePresent}
         />
+        <RaiseHandButton raised={p.handRaised} onToggle={p.onToggleHand} />
+        <ReactionsMenu onReact={p.onReact} />
         <RoundButton label="Leave call" icon="callEnd" danger onClick={p.onLeave} />
       </div>
       <div className="bar-right">

@@ -19,6 +19,8 @@ import { Toasts, useToasts } from "./Toasts";
 import { useSessionState } from "./useSession";
 import { useShortcuts } from "./useShortcuts";
 import { useStageLayout } from "./useStageLayout";
+import { useLiveReactions } from "./Gestures";
+import { withGestures } from "./tileGestures";
 import { useOnScreenVideos, VideoRegistryContext } from "./videoRegistry";
 
 type Track = MediaStreamTrack;
@@ -125,7 +127,8 @@ export function Meeting({ code, name, session, media }: Props) {
     audioMuted: !media.micOn,
     host: isHost(state.self),
   };
-  const tiles = [selfTile, ...remote.tiles];
+  const reactions = useLiveReactions(state.reactions);
+  const tiles = withGestures([selfTile, ...remote.tiles], state, reactions);
   // Others' speaking comes from the node (active_speakers); our own from our mic, at once.
   const selfSpeaking = useSpeaking(media.mic && media.micOn ? [{ id: selfTile.id, track: media.mic }] : []);
   const speaking = useMemo(
@@ -205,6 +208,7 @@ export function Meeting({ code, name, session, media }: Props) {
             participants={state.participants}
             host={host}
             locked={state.locked}
+            gestures={session.gestures}
             onClose={() => setPanel(null)}
           />
         )}
@@ -244,6 +248,9 @@ export function Meeting({ code, name, session, media }: Props) {
         lobby={state.lobby}
         onLobby={(enabled) => session.lobby.setEnabled(enabled)}
         onEndForAll={() => session.host.endMeeting()}
+        handRaised={state.self?.hand_raised_at !== undefined}
+        onToggleHand={() => session.gestures.setHand(state.self?.hand_raised_at === undefined)}
+        onReact={(emoji) => session.gestures.react(emoji)}
       />
     </div>
   );

@@ -3,12 +3,13 @@
 
 import { useState } from "react";
 import type { ParticipantInfo } from "../protocol.gen";
-import { cameraTracks, micTracks, type HostControls } from "../session";
+import { cameraTracks, micTracks, type GestureControls, type HostControls } from "../session";
 import { Avatar } from "./Avatar";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { Icon, type IconName } from "./icons";
 import type { TileModel } from "./model";
 import { SidePanel } from "./SidePanel";
+import { peopleOrder } from "./tileGestures";
 
 interface Props {
   tiles: TileModel<unknown>[];
@@ -17,6 +18,8 @@ interface Props {
   /** Only for a host. */
   host: HostControls | null;
   locked: boolean;
+  /** Lowers a hand (ours; anyone's for a host). */
+  gestures: GestureControls;
   onClose(): void;
 }
 
@@ -71,8 +74,9 @@ function HostActions({ p, host, onRemove }: { p: ParticipantInfo; host: HostCont
   );
 }
 
-export function PeoplePanel({ tiles, participants, host, locked, onClose }: Props) {
+export function PeoplePanel({ tiles, participants, host, locked, gestures, onClose }: Props) {
   const [removing, setRemoving] = useState<ParticipantInfo | null>(null);
+  const hands = tiles.filter((t) => t.handPlace).length;
   return (
     <SidePanel title="People" onClose={onClose}>
       <p className="panel-note">In call ({tiles.length})</p>
@@ -82,8 +86,9 @@ export function PeoplePanel({ tiles, participants, host, locked, onClose }: Prop
           Meeting locked: no one new can join.
         </p>
       )}
+      {hands > 0 && <p className="panel-note">Raised hands ({hands}), first raised first</p>}
       <ul className="people-list" data-testid="people-list">
-        {tiles.map((t) => {
+        {peopleOrder(tiles).map((t) => {
           const p = host && !t.isSelf ? participants.find((x) => x.id === t.id) : undefined;
           return (
             <li key={t.id} className="person" data-testid="person" data-name={t.name} data-host={t.host ? "true" : "false"}>
@@ -92,6 +97,22 @@ export function PeoplePanel({ tiles, participants, host, locked, onClose }: Prop
                 {t.isSelf ? `${t.name} (You)` : t.name}
                 {t.host && <span className="host-label">Host</span>}
               </span>
+              {t.handPlace &&
+                (t.isSelf || host ? (
+                  <button
+                    type="button"
+                    className="icon-btn hand-btn"
+                    aria-label={t.isSelf ? "Lower your hand" : `Lower ${t.name}'s hand`}
+                    title="Lower hand"
+                    onClick={() => gestures.lowerHand(t.id)}
+                  >
+                    <span aria-hidden="true">✋ {t.handPlace}</span>
+                  </button>
+                ) : (
+                  <span className="hand-btn" role="img" aria-label={`Hand raised, number ${t.handPlace}`}>
+                    <span aria-hidden="true">✋ {t.handPlace}</span>
+                  </span>
+                ))}
               <span className="person-mic" aria-label={t.audioMuted ? "Muted" : "Microphone on"} role="img">
                 <Icon name={t.audioMuted ? "micOff" : "mic"} size={20} />
               </span>

@@ -48,6 +48,9 @@ export function TileList({ tiles, speaking, pinnedId, onTogglePin, large }: Tile
           onTogglePin={() => onTogglePin(t.id)}
           notice={t.notice}
           large={large}
+          handPlace={t.handPlace}
+          quality={t.quality}
+          reactions={t.reactions}
         />
       ))}
     </>

@@ -1,7 +1,11 @@
 // One participant: video (or their initials when the camera is off), name, mic state, a
-// Pin button, and a notice when their video cannot be shown in this browser.
+// Pin button, a notice when their video cannot be shown in this browser, and their raised
+// hand, connection indicator and reactions.
 
+import type { Quality } from "../protocol.gen";
+import type { Reaction } from "../session";
 import { Avatar } from "./Avatar";
+import { FloatingReactions, HandBadge, QualityIndicator } from "./Gestures";
 import { Icon } from "./icons";
 import { VideoView } from "./VideoView";
 
@@ -18,6 +22,10 @@ interface Props {
   notice?: string;
   /** Shown large (speaker view). */
   large?: boolean;
+  /** Place in the raised-hand line, when their hand is up. */
+  handPlace?: number;
+  quality?: Quality;
+  reactions?: Reaction[];
 }
 
 export function Tile(p: Props) {
@@ -36,6 +44,8 @@ export function Tile(p: Props) {
       data-video={video ? "on" : "off"}
       data-speaking={speaking ? "true" : "false"}
       data-pinned={pinned ? "true" : "false"}
+      data-hand={p.handPlace !== undefined ? "raised" : "down"}
+      data-quality={p.quality ?? "good"}
     >
       {video ? (
         <VideoView track={video} mirrored={isSelf} label={`${label} video`} remote={!isSelf} pinned={pinned} />
@@ -67,7 +77,18 @@ export function Tile(p: Props) {
           <Icon name="micOff" size={18} />
         </div>
       )}
-      <div className="tile-name">{label}</div>
+      {p.handPlace !== undefined && <HandBadge name={name} place={p.handPlace} />}
+      {p.reactions && <FloatingReactions reactions={p.reactions} />}
+      {isSelf && p.quality === "poor" && (
+        <div className="tile-unstable" role="status" data-testid="unstable-connection">
+          <Icon name="warning" size={16} />
+          <span>Your connection is unstable</span>
+        </div>
+      )}
+      <div className="tile-name">
+        {p.quality && p.quality !== "good" && <QualityIndicator name={name} quality={p.quality} />}
+        {label}
+      </div>
     </div>
   );
 }

@@ -1,8 +1,8 @@
 // What the meeting screen shows, derived from the session state: one tile per person and
 // one stage entry per screen share.
 
-import type { ParticipantInfo, TrackSource } from "../protocol.gen";
-import { isHost, type RemoteMedia, type TrackLike, type UnsupportedTrack } from "../session";
+import type { ParticipantInfo, Quality, TrackSource } from "../protocol.gen";
+import { isHost, type Reaction, type RemoteMedia, type TrackLike, type UnsupportedTrack } from "../session";
 
 export interface TileModel<T> {
   id: string;
@@ -17,6 +17,12 @@ export interface TileModel<T> {
   notice?: string;
   /** A host of the meeting (`room_admin`). */
   host?: boolean;
+  /** Their place in the raised-hand line (1 = first), when their hand is up. */
+  handPlace?: number;
+  /** How well their media gets through (see tileGestures.ts). */
+  quality?: Quality;
+  /** Reactions floating over their tile now. */
+  reactions?: Reaction[];
 }
 
 export interface ShareModel<T> {
