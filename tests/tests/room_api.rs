@@ -14,7 +14,7 @@ use axum::routing::post;
 use serde_json::{json, Value};
 use veet::dev::{DevConfig, DevServer};
 use veet::peer::{PeerOptions, SyntheticPeer};
-use veet_core::protocol::ServerFrame;
+use veet_core::protocol::{ClientFrame, ServerFrame};
 use veet_core::signature;
 use veet_core::token::{unix_now, TokenAuthority};
 use veet_core::webhook::WebhookConfig;
@@ -505,7 +505,8 @@ fn timeline(received: &Received) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Two join, one publishes audio and video, the publisher leaves, then the other.
+/// Two join, one publishes audio and video, the other raises a hand, reacts and lowers the
+/// hand, the publisher leaves, then the other.
 async fn scripted_meeting(s: &Server, code: &str) {
     let tokens = TokenAuthority::new(TOKEN_SECRET);
     let token = |id: &str| {
@@ -531,6 +532,27 @@ async fn scripted_meeting(s: &Server, code: &str) {
             .then_some(())
     })
     .await;
+    // Each gesture is heard back before the next, so their events are in this order.
+    for (frame, heard) in [
+        (ClientFrame::RaiseHand { raised: true }, "hand up"),
+        (
+            ClientFrame::React {
+                emoji: "👏".into()
+            },
+            "reaction",
+        ),
+        (ClientFrame::RaiseHand { raised: false }, "hand down"),
+    ] {
+        let echo = watcher.wait_frame(Duration::from_secs(10), move |f| match f {
+            ServerFrame::HandChanged { raised_at, .. } => {
+                (heard == "hand up") == raised_at.is_some() && heard != "reaction"
+            }
+            ServerFrame::Reaction { .. } => heard == "reaction",
+            _ => false,
+        });
+        watcher.send(&frame).await.expect("sending a gesture");
+        echo.await.unwrap_or_else(|e| panic!("{heard}: {e}"));
+    }
     let unpublished = watcher.wait_frame(Duration::from_secs(10), |f| {
         matches!(f, ServerFrame::TrackUnpublished { .. })
     });
@@ -544,6 +566,9 @@ fn expected_order() -> Vec<(&'static str, &'static str)> {
         ("room_started", ""),
         ("participant_joined", "pub"),
         ("participant_joined", "watcher"),
+        ("hand_raised", "watcher"),
+        ("reaction", "watcher"),
+        ("hand_lowered", "watcher"),
         ("participant_left", "pub"),
         ("participant_left", "watcher"),
         ("room_finished", ""),
@@ -645,12 +670,17 @@ async fn webhooks_report_a_meeting_in_causal_order_with_valid_signatures() {
     assert_causal(&t);
     assert_eq!(
         t.len(),
-        10,
-        "6 room/participant events + 4 track events: {t:#?}"
+        13,
+        "6 room/participant events + 3 gestures + 4 track events: {t:#?}"
     );
     assert_eq!(*received.bad_signatures.lock().unwrap(), 0);
     for e in received.events.lock().unwrap().iter() {
         assert_eq!(e["room"], "hooked-room");
+        match e["event"].as_str() {
+            Some("reaction") => assert_eq!(e["emoji"], "👏", "{e}"),
+            Some("hand_raised") => assert!(e["participant"]["hand_raised_at"].is_u64(), "{e}"),
+            _ => assert!(e.get("emoji").is_none(), "{e}"),
+        }
     }
 }
 
@@ -665,7 +695,7 @@ async fn webhooks_survive_a_receiver_outage() {
     let received = Received::default();
     let _rx = receiver_at(addr, received.clone(), false).await;
     veet_tests::eventually("queued events delivered after the outage", || async {
-        (timeline(&received).len() == 10).then_some(())
+        (timeline(&received).len() == 13).then_some(())
     })
     .await;
     assert_causal(&timeline(&received));
