@@ -7,6 +7,7 @@ import "./styles/home.css";
 import "./styles/prejoin.css";
 import "./styles/meeting.css";
 import "./styles/gestures.css";
+import "./styles/dialogs.css";
 
 // No StrictMode: its dev-only double effects would open and stop the camera twice and
 // leave the call on the simulated unmount.

@@ -2,6 +2,7 @@
 // Camera off stops the track (the light goes out); mic off just disables it.
 
 import { useCallback, useEffect, useRef, useState } from "react";
+import { fallbackFor, fallbackNotice } from "./deviceFallback";
 import { acquire, listDevices, type DeviceLists, type MediaErrorKind } from "./devices";
 
 export interface LocalMediaState {
@@ -14,6 +15,10 @@ export interface LocalMediaState {
   devices: DeviceLists;
   cameraId: string;
   micId: string;
+  /** Where remote audio plays ("" = the system's default). */
+  speakerId: string;
+  /** The latest "your camera was disconnected" message, numbered so repeats show. */
+  deviceNotice: { seq: number; text: string } | null;
   /** Still asking for permission at start-up. */
   starting: boolean;
 }
@@ -23,6 +28,7 @@ export interface LocalMedia extends LocalMediaState {
   setMicOn(on: boolean): Promise<void>;
   selectCamera(deviceId: string): Promise<void>;
   selectMic(deviceId: string): Promise<void>;
+  selectSpeaker(deviceId: string): void;
   stopAll(): void;
 }
 
@@ -39,6 +45,8 @@ export function useLocalMedia(): LocalMedia {
     devices: NO_DEVICES,
     cameraId: "",
     micId: "",
+    speakerId: "",
+    deviceNotice: null,
     starting: true,
   });
   // The latest state for async callbacks.
@@ -52,6 +60,28 @@ export function useLocalMedia(): LocalMedia {
   const refreshDevices = useCallback(async () => {
     update({ devices: await listDevices().catch(() => NO_DEVICES) });
   }, [update]);
+
+  const tell = (text: string | null) => {
+    if (text) update({ deviceNotice: { seq: (ref.current.deviceNotice?.seq ?? 0) + 1, text } });
+  };
+
+  // A device appeared or went away: keep what is in use if it is still there, else fall
+  // back to the default and say so.
+  const devicesChanged = async () => {
+    await refreshDevices();
+    const { devices, camera, mic, cameraId, micId, speakerId } = ref.current;
+    const cam = fallbackFor(camera ? cameraId : "", devices.cameras);
+    if (cam.kind === "switch") await openCamera(cam.device.deviceId);
+    else if (cam.kind === "gone") update({ camera: null, cameraOn: false });
+    tell(fallbackNotice("camera", cam));
+    const m = fallbackFor(mic ? micId : "", devices.microphones);
+    if (m.kind === "switch") await openMic(m.device.deviceId);
+    else if (m.kind === "gone") update({ mic: null, micOn: false });
+    tell(fallbackNotice("microphone", m));
+    const sp = fallbackFor(speakerId, devices.speakers);
+    if (sp.kind !== "keep") update({ speakerId: "" });
+    tell(fallbackNotice("speaker", sp));
+  };
 
   const openCamera = useCallback(
     async (deviceId?: string) => {
@@ -93,13 +123,13 @@ export function useLocalMedia(): LocalMedia {
       await refreshDevices();
       update({ starting: false });
     })();
-    const onChange = () => void refreshDevices();
+    const onChange = () => void devicesChanged();
     navigator.mediaDevices?.addEventListener?.("devicechange", onChange);
     return () => {
       cancelled = true;
       navigator.mediaDevices?.removeEventListener?.("devicechange", onChange);
     };
-  }, [openCamera, openMic, refreshDevices, update]);
+  }, [openCamera, openMic, refreshDevices, update]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Release the devices when the page (or this hook) goes away.
   useEffect(
@@ -159,11 +189,13 @@ export function useLocalMedia(): LocalMedia {
     [openMic, update],
   );
 
+  const selectSpeaker = useCallback((deviceId: string) => update({ speakerId: deviceId }), [update]);
+
   const stopAll = useCallback(() => {
     ref.current.camera?.stop();
     ref.current.mic?.stop();
     update({ camera: null, mic: null, cameraOn: false, micOn: false });
   }, [update]);
 
-  return { ...s, setCameraOn, setMicOn, selectCamera, selectMic, stopAll };
+  return { ...s, setCameraOn, setMicOn, selectCamera, selectMic, selectSpeaker, stopAll };
 }

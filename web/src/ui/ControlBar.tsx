@@ -73,6 +73,8 @@ interface Props {
   handRaised: boolean;
   onToggleHand(): void;
   onReact(emoji: string): void;
+  onSettings(): void;
+  onHelp(): void;
 }
 
 export function ControlBar(p: Props) {
@@ -118,6 +120,8 @@ export function ControlBar(p: Props) {
       </div>
       <div className="bar-right">
         <RoundButton label="Copy meeting link" icon="link" onClick={p.onCopyLink} />
+        <RoundButton label="Settings" title="Camera, microphone and speaker" icon="settings" onClick={p.onSettings} />
+        <RoundButton label="Keyboard shortcuts" title="Keyboard shortcuts (?)" icon="keyboard" onClick={p.onHelp} />
         <LayoutMenu choice={p.layout} onChoose={p.onLayout} />
         {p.isHost && (
           <HostMenu locked={p.locked} onLock={p.onLock} lobby={p.lobby} onLobby={p.onLobby} onEnd={p.onEndForAll} />

@@ -9,6 +9,8 @@ import { isHost, type Session } from "../session";
 import { MovingBanner, ReconnectingBanner } from "./Banner";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
+import { HelpDialog } from "./HelpDialog";
+import { SettingsDialog } from "./SettingsDialog";
 import { Knocks } from "./Knocks";
 import { LobbyScreen } from "./LobbyScreen";
 import { remoteView, type ShareModel, type TileModel } from "./model";
@@ -67,6 +69,7 @@ export function Meeting({ code, name, session, media }: Props) {
   const [screen, setScreen] = useState<Track | null>(null);
   const [toasts, toast] = useToasts();
   const [seen, setSeen] = useState(0);
+  const [dialog, setDialog] = useState<"settings" | "help" | null>(null);
 
   // Local media → session.
   useEffect(() => session.setLocalTrack("microphone", media.mic), [session, media.mic]);
@@ -92,7 +95,18 @@ export function Meeting({ code, name, session, media }: Props) {
 
   const toggleMic = useCallback(() => void media.setMicOn(!media.micOn), [media]);
   const toggleCamera = useCallback(() => void media.setCameraOn(!media.cameraOn), [media]);
-  useShortcuts(toggleMic, toggleCamera);
+  useShortcuts({
+    mic: toggleMic,
+    camera: toggleCamera,
+    hand: () => session.gestures.setHand(!session.gestures.raised),
+    chat: () => setPanel((cur) => (cur === "chat" ? null : "chat")),
+    people: () => setPanel((cur) => (cur === "people" ? null : "people")),
+    help: () => setDialog("help"),
+  });
+  // A camera or microphone unplugged mid-call: say what we switched to.
+  useEffect(() => {
+    if (media.deviceNotice) toast(media.deviceNotice.text);
+  }, [media.deviceNotice, toast]);
 
   const screenRef = useRef<Track | null>(null);
   const stopShare = useCallback(() => {
@@ -161,6 +175,13 @@ export function Meeting({ code, name, session, media }: Props) {
     if (panel === "chat") setSeen(fromOthers);
   }, [panel, fromOthers]);
   const unread = panel === "chat" ? 0 : Math.max(0, fromOthers - seen);
+  // Chat from others is announced (and shown briefly) while the chat panel is closed.
+  const lastChat = state.chat.at(-1);
+  useEffect(() => {
+    if (!lastChat || lastChat.participantId === state.self?.id || panel === "chat") return;
+    const text = lastChat.text.length > 80 ? `${lastChat.text.slice(0, 80)}…` : lastChat.text;
+    toast(`${lastChat.name}: ${text}`);
+  }, [lastChat?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const copyLink = async () => {
     const ok = await copyText(`${window.location.origin}/${code}`);
@@ -220,7 +241,9 @@ export function Meeting({ code, name, session, media }: Props) {
           onDeny={(id) => session.lobby.deny(id)}
         />
       )}
-      <RemoteAudio tracks={remote.audio} />
+      <RemoteAudio tracks={remote.audio} sinkId={media.speakerId} />
+      {dialog === "settings" && <SettingsDialog media={media} onClose={() => setDialog(null)} />}
+      {dialog === "help" && <HelpDialog onClose={() => setDialog(null)} />}
       <Toasts toasts={toasts} />
       <ControlBar
         code={code}
@@ -251,6 +274,8 @@ export function Meeting({ code, name, session, media }: Props) {
         handRaised={state.self?.hand_raised_at !== undefined}
         onToggleHand={() => session.gestures.setHand(state.self?.hand_raised_at === undefined)}
         onReact={(emoji) => session.gestures.react(emoji)}
+        onSettings={() => setDialog("settings")}
+        onHelp={() => setDialog("help")}
       />
     </div>
   );

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { mediaErrorMessage } from "../media/devices";
 import type { LocalMedia } from "../media/useLocalMedia";
 import { Avatar } from "./Avatar";
+import { DevicePicker } from "./DevicePicker";
 import { Icon } from "./icons";
 import { LevelMeter } from "./LevelMeter";
 import { VideoView } from "./VideoView";
@@ -17,26 +18,6 @@ interface Props {
   onJoin(name: string): void;
 }
 
-function DevicePicker(props: {
-  label: string;
-  devices: MediaDeviceInfo[];
-  value: string;
-  onChange(id: string): void;
-}) {
-  if (props.devices.length === 0) return null;
-  return (
-    <label className="device-picker">
-      <span>{props.label}</span>
-      <select aria-label={props.label} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
-        {props.devices.map((d, i) => (
-          <option key={d.deviceId} value={d.deviceId}>
-            {d.label || `${props.label} ${i + 1}`}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
 
 export function PreJoin({ code, media, initialName, joining, error, onJoin }: Props) {
   const [name, setName] = useState(initialName);

@@ -3,8 +3,13 @@
 
 import { useEffect, useRef } from "react";
 
-function AudioTrack({ track }: { track: MediaStreamTrack }) {
-  const ref = useRef<HTMLAudioElement>(null);
+type WithSink = HTMLAudioElement & { setSinkId?(id: string): Promise<void> };
+
+function AudioTrack({ track, sinkId }: { track: MediaStreamTrack; sinkId: string }) {
+  const ref = useRef<WithSink>(null);
+  useEffect(() => {
+    ref.current?.setSinkId?.(sinkId).catch(() => {});
+  }, [sinkId]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -17,11 +22,12 @@ function AudioTrack({ track }: { track: MediaStreamTrack }) {
   return <audio ref={ref} autoPlay data-track-id={track.id} />;
 }
 
-export function RemoteAudio({ tracks }: { tracks: MediaStreamTrack[] }) {
+/** `sinkId`: the speaker to play on ("" = the default), where the browser can choose. */
+export function RemoteAudio({ tracks, sinkId = "" }: { tracks: MediaStreamTrack[]; sinkId?: string }) {
   return (
     <div hidden>
       {tracks.map((t) => (
-        <AudioTrack key={t.id} track={t} />
+        <AudioTrack key={t.id} track={t} sinkId={sinkId} />
       ))}
     </div>
   );
