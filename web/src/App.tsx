@@ -2,6 +2,7 @@ import { useEffect } from "react";
 import { codeFromPath } from "./lib/roomCode";
 import { navigate, usePathname } from "./lib/router";
 import { Home } from "./ui/Home";
+import { LiveRegion } from "./ui/LiveRegion";
 import { MeetingPage } from "./ui/MeetingPage";
 
 export function App() {
@@ -13,5 +14,10 @@ export function App() {
   useEffect(() => {
     if (fixable) navigate(lower, true);
   }, [fixable, lower]);
-  return code ? <MeetingPage key={code} code={code} /> : fixable ? null : <Home />;
+  return (
+    <>
+      {code ? <MeetingPage key={code} code={code} /> : fixable ? null : <Home />}
+      <LiveRegion />
+    </>
+  );
 }
