@@ -192,7 +192,8 @@ export function Meeting({ code, name, session, media }: Props) {
   if (state.status === "lobby") return <LobbyScreen onCancel={() => session.leave()} />;
 
   return (
-    <div className="meeting" data-status={state.status} data-moving={state.moving}>
+    <main className="meeting" data-status={state.status} data-moving={state.moving}>
+      <h1 className="visually-hidden">Meeting {code}</h1>
       {state.status === "reconnecting" && <ReconnectingBanner attempt={state.reconnectAttempt} />}
       {state.status === "joined" && state.moving && <MovingBanner />}
       {state.status === "connecting" && (
@@ -277,6 +278,6 @@ export function Meeting({ code, name, session, media }: Props) {
         onSettings={() => setDialog("settings")}
         onHelp={() => setDialog("help")}
       />
-    </div>
+    </main>
   );
 }

@@ -1,5 +1,5 @@
 // A modal dialog on the native <dialog>: focus stays inside while it is open, Escape and
-// the Close button close it, and the browser returns focus to where it was.
+// the Close button close it, and focus returns to where it was.
 
 import { useEffect, useId, useRef, type ReactNode } from "react";
 import { Icon } from "./icons";
@@ -16,8 +16,14 @@ export function Modal({ title, onClose, children, className }: Props) {
   const id = useId();
   useEffect(() => {
     const d = ref.current;
+    // React removes the dialog before this cleanup runs, and a detached dialog's close()
+    // gives focus back to nothing: put it back on what opened the dialog ourselves.
+    const opener = document.activeElement as HTMLElement | null;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog
