@@ -25,10 +25,14 @@ const ARGS = [
 ];
 
 /** One browser per participant, each with its own fresh profile (like separate people). */
-export async function launchParticipant(baseUrl, { fakeDevices = true } = {}) {
+export async function launchParticipant(baseUrl, { fakeDevices = true, cameras = 1 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "veet-chromium-"));
-  // Without the fake devices a headless Chromium has no camera and no microphone at all.
-  const args = fakeDevices ? ARGS : ARGS.filter((a) => a !== "--use-fake-device-for-media-stream");
+  // Without the fake devices a headless Chromium has no camera and no microphone at all;
+  // `device-count` gives it more than one fake camera (fake_device_0, fake_device_1, …).
+  const fake = "--use-fake-device-for-media-stream";
+  const args = !fakeDevices
+    ? ARGS.filter((a) => a !== fake)
+    : ARGS.map((a) => (a === fake && cameras > 1 ? `${fake}=device-count=${cameras}` : a));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     args,
