@@ -54,7 +54,7 @@ describe("host controls", () => {
     await hana.getByRole("button", { name: "Show everyone" }).click();
     await hana.getByRole("button", { name: "Mute Gus" }).click();
     await gus.getByRole("button", { name: "Turn on microphone" }).waitFor({ timeout: 10_000 });
-    await gus.getByText("Hana Host muted you").waitFor({ timeout: 10_000 });
+    await gus.locator(".toasts").getByText("Hana Host muted you").waitFor({ timeout: 10_000 });
     await hana.getByRole("button", { name: "Mute Gus" }).and(hana.locator("[disabled]")).waitFor();
   });
 

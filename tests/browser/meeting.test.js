@@ -48,7 +48,7 @@ describe("a meeting in the browser", () => {
 
     // The copy-link button puts the meeting URL on the clipboard.
     await bob.getByRole("button", { name: "Copy meeting link" }).click();
-    await bob.getByText("Meeting link copied").waitFor();
+    await bob.locator(".toasts").getByText("Meeting link copied").waitFor();
     assert.equal(await bob.evaluate(() => navigator.clipboard.readText()), meetingUrl);
 
     // Joins appear live on both sides.
