@@ -2,6 +2,7 @@
 // hand, the reactions floating up, and the connection indicator.
 
 import { useEffect, useRef, useState } from "react";
+import { usePopover } from "./usePopover";
 import type { Quality } from "../protocol.gen";
 import { REACTIONS } from "../protocol.gen";
 import { liveReactions, REACTION_MS, type Reaction } from "../session";
@@ -50,25 +51,8 @@ const EMOJI_NAMES: Record<string, string> = {
 
 /** The control bar's reaction picker: a button opening a row of emoji (arrow keys move). */
 export function ReactionsMenu({ onReact }: { onReact(emoji: string): void }) {
-  const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
   const items = useRef<(HTMLButtonElement | null)[]>([]);
-
-  useEffect(() => {
-    if (!open) return;
-    items.current[0]?.focus();
-    const onDown = (e: PointerEvent) => {
-      if (!root.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("pointerdown", onDown);
-    return () => document.removeEventListener("pointerdown", onDown);
-  }, [open]);
-
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
+  const { open, setOpen, root, button, close } = usePopover(() => items.current[0]?.focus());
   const onKeyDown = (e: React.KeyboardEvent) => {
     const i = items.current.findIndex((el) => el === document.activeElement);
     const n = REACTIONS.length;

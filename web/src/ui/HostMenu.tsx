@@ -2,9 +2,10 @@
 // lock and lobby toggles and "End meeting for all" (disclosure pattern, so the toggles can be
 // real toggle buttons: Escape or a click outside closes it).
 
-import { useEffect, useId, useRef, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { Icon } from "./icons";
+import { usePopover } from "./usePopover";
 
 interface Props {
   locked: boolean;
@@ -16,27 +17,10 @@ interface Props {
 }
 
 export function HostMenu({ locked, onLock, lobby, onLobby, onEnd }: Props) {
-  const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
   const first = useRef<HTMLButtonElement>(null);
   const id = useId();
-
-  useEffect(() => {
-    if (!open) return;
-    first.current?.focus();
-    const onDown = (e: PointerEvent) => {
-      if (!root.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("pointerdown", onDown);
-    return () => document.removeEventListener("pointerdown", onDown);
-  }, [open]);
-
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
+  const { open, setOpen, root, button, close } = usePopover(() => first.current?.focus());
 
   return (
     <div className="layout-menu host-menu" ref={root}>

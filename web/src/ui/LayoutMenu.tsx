@@ -1,9 +1,10 @@
 // The layout picker in the control bar: a button opening a menu of Auto / Speaker / Grid
 // (menu button pattern: arrow keys move, Escape closes and returns focus).
 
-import { useEffect, useRef, useState } from "react";
+import { useRef } from "react";
 import { LAYOUT_CHOICES, type LayoutChoice } from "../layout/spotlight";
 import { Icon } from "./icons";
+import { usePopover } from "./usePopover";
 
 interface Props {
   choice: LayoutChoice;
@@ -11,26 +12,11 @@ interface Props {
 }
 
 export function LayoutMenu({ choice, onChoose }: Props) {
-  const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
   const items = useRef<(HTMLButtonElement | null)[]>([]);
-
-  useEffect(() => {
-    if (!open) return;
+  const { open, setOpen, root, button, close } = usePopover(() => {
     const current = LAYOUT_CHOICES.findIndex((c) => c.value === choice);
     items.current[Math.max(0, current)]?.focus();
-    const onDown = (e: PointerEvent) => {
-      if (!root.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("pointerdown", onDown);
-    return () => document.removeEventListener("pointerdown", onDown);
-  }, [open]); // eslint-disable-line react-hooks/exhaustive-deps
-
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
+  });
   const onKeyDown = (e: React.KeyboardEvent) => {
     const i = items.current.findIndex((el) => el === document.activeElement);
     const n = LAYOUT_CHOICES.length;
