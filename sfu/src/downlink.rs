@@ -8,8 +8,9 @@
 //! one packet in [`RETRANSMIT_SHARE`] of those sent. On a link that is already dropping
 //! packets, answering every NACK only adds to the loss.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use rtc::interceptor::{Packet, TaggedPacket};
 use rtc::rtcp::receiver_report::ReceiverReport;
@@ -17,6 +18,7 @@ use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 
+use crate::rtt::RttEstimator;
 use crate::tap::PacketTap;
 
 /// RTP, SRTP, UDP and IP headers: what a packet costs on the wire beyond its payload.
@@ -44,14 +46,31 @@ impl Downlink {
     }
 }
 
+/// No round trip measured yet, in [`DownlinkMeter::rtt_ms`].
+const NO_RTT: u32 = u32::MAX;
+
 /// One subscriber connection's downlink counters, shared by its down tracks and its tap.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DownlinkMeter {
     bytes_sent: AtomicU64,
     lost: AtomicU64,
     expected: AtomicU64,
     /// Retransmissions asked for that were not answered (over the budget), in all.
     nacks_refused: AtomicU64,
+    /// The smoothed round trip in ms, or [`NO_RTT`].
+    rtt_ms: AtomicU32,
+}
+
+impl Default for DownlinkMeter {
+    fn default() -> Self {
+        Self {
+            bytes_sent: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            expected: AtomicU64::new(0),
+            nacks_refused: AtomicU64::new(0),
+            rtt_ms: AtomicU32::new(NO_RTT),
+        }
+    }
 }
 
 /// What was counted since the last [`DownlinkMeter::take`].
@@ -60,6 +79,8 @@ pub struct DownlinkCounts {
     pub bytes_sent: u64,
     pub lost: u64,
     pub expected: u64,
+    /// The latest smoothed round trip (not reset by a take).
+    pub rtt_ms: Option<u32>,
 }
 
 impl DownlinkMeter {
@@ -79,12 +100,19 @@ impl DownlinkMeter {
         self.expected.fetch_add(expected, Ordering::Relaxed);
     }
 
+    fn set_rtt(&self, rtt: std::time::Duration) {
+        let ms = u32::try_from(rtt.as_millis()).unwrap_or(NO_RTT - 1);
+        self.rtt_ms.store(ms.min(NO_RTT - 1), Ordering::Relaxed);
+    }
+
     /// The counts since the last call, resetting them.
     pub fn take(&self) -> DownlinkCounts {
+        let rtt = self.rtt_ms.load(Ordering::Relaxed);
         DownlinkCounts {
             bytes_sent: self.bytes_sent.swap(0, Ordering::Relaxed),
             lost: self.lost.swap(0, Ordering::Relaxed),
             expected: self.expected.swap(0, Ordering::Relaxed),
+            rtt_ms: (rtt != NO_RTT).then_some(rtt),
         }
     }
 }
@@ -181,10 +209,11 @@ impl RetransmitBudget {
 }
 
 /// Sits wire-most on a subscriber connection: counts what goes out, reads receiver reports
-/// into the meter, and refuses NACKs over the retransmission budget.
+/// into the meter (loss and round trip), and refuses NACKs over the retransmission budget.
 pub struct DownlinkTap {
     meter: Arc<DownlinkMeter>,
     counter: LossCounter,
+    rtt: RttEstimator,
     budget: RetransmitBudget,
     /// Packets sent per SSRC, for [`LossCounter::observe`].
     sent: Vec<(u32, u64)>,
@@ -195,13 +224,15 @@ impl DownlinkTap {
         Self {
             meter,
             counter: LossCounter::default(),
+            rtt: RttEstimator::default(),
             budget: RetransmitBudget::default(),
             sent: Vec::new(),
         }
     }
 
-    fn observe_reports(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+    fn observe_reports(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>], now: Instant) {
         let (mut lost, mut expected) = (0, 0);
+        let mut timed = false;
         for p in packets {
             let any = p.as_any();
             let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
@@ -220,10 +251,17 @@ impl DownlinkTap {
                 let (l, e) = self.counter.observe(r, sent);
                 lost += l;
                 expected += e;
+                timed |= self
+                    .rtt
+                    .reception_report(r.last_sender_report, r.delay, now)
+                    .is_some();
             }
         }
         if expected > 0 {
             self.meter.report(lost, expected);
+        }
+        if let (true, Some(rtt)) = (timed, self.rtt.smoothed()) {
+            self.meter.set_rtt(rtt);
         }
     }
 }
@@ -233,7 +271,7 @@ impl PacketTap for DownlinkTap {
         let Packet::Rtcp(packets) = &mut msg.message.packet else {
             return true;
         };
-        self.observe_reports(packets);
+        self.observe_reports(packets, msg.now);
         let budget = &mut self.budget;
         let meter = &self.meter;
         packets.retain(|p| {
@@ -257,6 +295,14 @@ impl PacketTap for DownlinkTap {
     }
 
     fn write(&mut self, msg: &TaggedPacket) {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            for sr in packets
+                .iter()
+                .filter_map(|p| p.as_any().downcast_ref::<SenderReport>())
+            {
+                self.rtt.sender_report(sr.ntp_time, msg.now);
+            }
+        }
         if let Packet::Rtp(p) = &msg.message.packet {
             self.meter.sent(p.payload.len());
             self.budget.sent();
@@ -328,6 +374,48 @@ mod tests {
         assert!((990..=1000).contains(&answered), "{answered}");
     }
 
+    fn tagged(packets: Vec<Box<dyn rtc::rtcp::Packet>>, now: Instant) -> TaggedPacket {
+        TaggedPacket {
+            now,
+            transport: Default::default(),
+            message: Packet::Rtcp(packets).into(),
+        }
+    }
+
+    #[test]
+    fn the_tap_times_its_sender_reports_round_trips() {
+        let meter = Arc::new(DownlinkMeter::default());
+        let mut tap = DownlinkTap::new(meter.clone());
+        let t0 = Instant::now();
+        let ntp_time = 0xE6A1_0000_4000_0000_u64;
+        tap.write(&tagged(
+            vec![Box::new(SenderReport {
+                ssrc: 7,
+                ntp_time,
+                ..Default::default()
+            })],
+            t0,
+        ));
+        assert_eq!(meter.take().rtt_ms, None, "nothing back yet");
+        let rr = ReceiverReport {
+            reports: vec![ReceptionReport {
+                ssrc: 7,
+                last_sender_report: (ntp_time >> 16) as u32,
+                delay: 65_536 / 100, // held 10 ms
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut back = tagged(
+            vec![Box::new(rr)],
+            t0 + std::time::Duration::from_millis(50),
+        );
+        assert!(tap.read(&mut back), "reports pass on");
+        let rtt = meter.take().rtt_ms.expect("a round trip");
+        assert!((39..=40).contains(&rtt), "{rtt}");
+        assert_eq!(meter.take().rtt_ms, Some(rtt), "kept across takes");
+    }
+
     #[test]
     fn the_meter_resets_on_take() {
         let m = DownlinkMeter::default();
@@ -338,7 +426,8 @@ mod tests {
             DownlinkCounts {
                 bytes_sent: 1000 + PACKET_OVERHEAD,
                 lost: 3,
-                expected: 30
+                expected: 30,
+                rtt_ms: None,
             }
         );
         assert_eq!(m.take(), DownlinkCounts::default());

@@ -14,6 +14,8 @@
 //! - [`downlink`], [`bandwidth`], [`allocator`]: downlink congestion control — what each
 //!   subscriber's link carries (from its receiver reports) and how that is shared among its
 //!   tracks' layers.
+//! - [`quality`], [`rtt`]: each participant's connection quality (loss both ways, the round
+//!   trip from RTCP) for the tiles' indicators.
 //! - [`silence`]: muted microphones' silence is not forwarded.
 //! - [`negotiation`]: when the node may send a subscriber offer (plain state machine).
 //! - [`media`]: codecs, interceptors and network settings of the peer connections.
@@ -44,6 +46,7 @@ pub mod participant;
 pub mod quality;
 pub mod rewriter;
 pub mod room;
+pub mod rtt;
 pub mod silence;
 pub mod speaker;
 pub mod tap;

@@ -70,17 +70,24 @@ impl UplinkMeter {
     }
 }
 
-/// Packets expected and lost over a window.
+/// Packets expected and lost over a window, and the latest round trip measured in it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub expected: u64,
     pub lost: u64,
+    pub rtt_ms: Option<u32>,
 }
 
 impl Window {
     pub fn add(&mut self, expected: u64, lost: u64) {
         self.expected += expected;
         self.lost += lost.min(expected);
+    }
+
+    pub fn set_rtt(&mut self, rtt_ms: Option<u32>) {
+        if rtt_ms.is_some() {
+            self.rtt_ms = rtt_ms;
+        }
     }
 
     /// Loss in percent, rounded up so that any loss over 0 shows.
@@ -95,6 +102,17 @@ impl Window {
 /// Fewer packets than this in a window say too little to grade (a muted or silent track).
 const MIN_EXPECTED: u64 = 20;
 
+/// What the room saw of one participant's links over a report's window.
+#[derive(Debug, Clone, Default)]
+pub struct LinkReport {
+    pub participant_id: String,
+    pub up: Window,
+    /// The downlink's loss and round trip.
+    pub down: Window,
+    /// The downlink estimate once loss has limited it.
+    pub downlink_kbps: Option<u32>,
+}
+
 /// Each participant's last grade, and when the room must hear of a change.
 #[derive(Debug, Default)]
 pub struct QualityGrader {
@@ -102,20 +120,19 @@ pub struct QualityGrader {
 }
 
 impl QualityGrader {
-    /// Grades one window per participant (`(id, uplink, downlink)`); returns the frame's lines
-    /// when any grade changed since the last call that returned some, else `None`. Windows
-    /// too small to judge keep the participant's last grade.
-    pub fn grade(
-        &mut self,
-        windows: &[(String, Window, Window)],
-    ) -> Option<Vec<ParticipantQuality>> {
+    /// Grades one report per participant; returns the frame's lines when any grade changed
+    /// since the last call that returned some, else `None`. Windows too small to judge keep
+    /// the participant's last grade.
+    pub fn grade(&mut self, reports: &[LinkReport]) -> Option<Vec<ParticipantQuality>> {
         let mut changed = false;
-        let mut lines = Vec::with_capacity(windows.len());
-        for (id, up, down) in windows {
-            let judged = up.expected >= MIN_EXPECTED || down.expected >= MIN_EXPECTED;
-            let (up_pct, down_pct) = (up.loss_pct(), down.loss_pct());
+        let mut lines = Vec::with_capacity(reports.len());
+        for r in reports {
+            let id = &r.participant_id;
+            let judged = r.up.expected >= MIN_EXPECTED || r.down.expected >= MIN_EXPECTED;
+            let (up_pct, down_pct) = (r.up.loss_pct(), r.down.loss_pct());
             let quality = if judged {
-                Quality::grade(up_pct.max(down_pct), None)
+                Quality::grade(up_pct.max(down_pct), r.down.rtt_ms)
+                    .max(Quality::grade_bandwidth(r.downlink_kbps))
             } else {
                 self.graded.get(id).copied().unwrap_or(Quality::Good)
             };
@@ -130,11 +147,12 @@ impl QualityGrader {
                 quality,
                 uplink_loss_pct: up_pct,
                 downlink_loss_pct: down_pct,
-                rtt_ms: None,
+                rtt_ms: r.down.rtt_ms,
+                downlink_kbps: r.downlink_kbps,
             });
         }
-        let present: Vec<&String> = windows.iter().map(|(id, _, _)| id).collect();
-        self.graded.retain(|id, _| present.contains(&id));
+        self.graded
+            .retain(|id, _| reports.iter().any(|r| r.participant_id == *id));
         changed.then_some(lines)
     }
 }
@@ -192,26 +210,65 @@ mod tests {
     }
 
     fn window(expected: u64, lost: u64) -> Window {
-        Window { expected, lost }
+        Window {
+            expected,
+            lost,
+            rtt_ms: None,
+        }
+    }
+
+    fn report(id: &str, up: Window, down: Window) -> LinkReport {
+        LinkReport {
+            participant_id: id.to_owned(),
+            up,
+            down,
+            downlink_kbps: None,
+        }
+    }
+
+    #[test]
+    fn a_long_round_trip_grades_down_and_is_reported() {
+        let mut g = QualityGrader::default();
+        let mut slow = window(100, 0);
+        slow.set_rtt(Some(650));
+        slow.set_rtt(None);
+        assert_eq!(slow.rtt_ms, Some(650), "a window keeps its latest sample");
+        let lines = g
+            .grade(&[report("a", window(100, 0), slow)])
+            .expect("a went poor");
+        assert_eq!(lines[0].quality, Quality::Poor);
+        assert_eq!(lines[0].rtt_ms, Some(650));
+        slow.rtt_ms = Some(350);
+        let lines = g.grade(&[report("a", window(100, 0), slow)]).unwrap();
+        assert_eq!(lines[0].quality, Quality::Fair);
+    }
+
+    #[test]
+    fn a_narrow_downlink_grades_down() {
+        let mut g = QualityGrader::default();
+        let mut narrow = report("a", window(100, 0), window(100, 0));
+        narrow.downlink_kbps = Some(220);
+        let lines = g.grade(&[narrow.clone()]).expect("a went fair");
+        assert_eq!(lines[0].quality, Quality::Fair);
+        assert_eq!(lines[0].downlink_kbps, Some(220));
+        narrow.downlink_kbps = Some(100);
+        assert_eq!(g.grade(&[narrow]).unwrap()[0].quality, Quality::Poor);
     }
 
     #[test]
     fn the_room_hears_only_of_changes() {
         let mut g = QualityGrader::default();
-        let good = [("a".to_owned(), window(100, 0), window(100, 0))];
+        let good = [report("a", window(100, 0), window(100, 0))];
         // Everyone good from the start: nothing to say.
         assert_eq!(g.grade(&good), None);
-        let lossy = [("a".to_owned(), window(100, 25), window(100, 0))];
+        let lossy = [report("a", window(100, 25), window(100, 0))];
         let lines = g.grade(&lossy).expect("a went poor");
         assert_eq!(lines[0].quality, Quality::Poor);
         assert_eq!(lines[0].uplink_loss_pct, 25);
         assert_eq!(g.grade(&lossy), None, "still poor: no news");
         // Too few packets to judge: the grade stands.
-        assert_eq!(
-            g.grade(&[("a".to_owned(), window(3, 3), window(0, 0))]),
-            None
-        );
-        let fair = [("a".to_owned(), window(100, 0), window(100, 4))];
+        assert_eq!(g.grade(&[report("a", window(3, 3), window(0, 0))]), None);
+        let fair = [report("a", window(100, 0), window(100, 4))];
         assert_eq!(
             g.grade(&fair).expect("a recovered a bit")[0].quality,
             Quality::Fair

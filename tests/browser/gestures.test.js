@@ -66,6 +66,9 @@ describe("hands, reactions and connection quality", () => {
     const bobsTile = tile(ann, "Bob");
     await bobsTile.and(ann.locator('[data-quality="poor"]')).waitFor({ timeout: 30_000 });
     await bobsTile.getByRole("img", { name: "Bob's connection is poor" }).waitFor();
+    // The indicator says what the node measured.
+    const label = await bobsTile.getByTestId("tile-quality").getAttribute("aria-label");
+    assert.match(label, /\(\d+ % packet loss/, label);
     // Ann's packets all arrive: her tile on Bob's screen stays good.
     assert.equal(await tile(bob, "Ann").getAttribute("data-quality"), "good");
     // Bob is told about his own connection.

@@ -87,7 +87,12 @@ downlink_loss_pct: number,
 /**
  * Round trip between the node and this participant, when known.
  */
-rtt_ms?: number, };
+rtt_ms?: number, 
+/**
+ * What the node estimates it can send this participant, in kbit/s, once loss has
+ * limited the link (absent while nothing has).
+ */
+downlink_kbps?: number, };
 
 export type ClientFrame = { "action": "join", } | { "action": "leave", } | { "action": "signal", role: PeerRole, signal: Signal, } | { "action": "mute", track_id: string, muted: boolean, } | { "action": "chat", text: string, } | { "action": "ping", } | { "action": "view", tracks: Array<TrackView>, } | { "action": "mute_participant", participant_id: string, track_id?: string, } | { "action": "remove_participant", participant_id: string, } | { "action": "lock_meeting", locked: boolean, } | { "action": "end_meeting", } | { "action": "set_lobby", enabled: boolean, } | { "action": "admit_guest", knock_id: string, } | { "action": "deny_guest", knock_id: string, } | { "action": "raise_hand", raised: boolean, } | { "action": "lower_hand", participant_id: string, } | { "action": "react", emoji: string, };
 

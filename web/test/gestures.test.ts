@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ParticipantInfo, ServerFrame } from "../src/protocol.gen";
 import { liveReactions, MAX_REACTIONS_PER_TILE, raisedHands, REACTION_MS, type Reaction } from "../src/session/gestures";
 import type { Notice } from "../src/session/notices";
-import { gradeQuality, gradeUplink, remoteInboundOf, UplinkMonitor, worse } from "../src/session/quality";
+import { describeQuality, gradeQuality, gradeUplink, remoteInboundOf, UplinkMonitor, worse } from "../src/session/quality";
 import { grants, harness, participant, startJoined } from "./fakes";
 
 beforeEach(() => vi.useFakeTimers());
@@ -130,8 +130,18 @@ describe("connection quality", () => {
       qualities: [{ participant_id: "PA_bob", quality: "poor", uplink_loss_pct: 30, downlink_loss_pct: 0 }],
     });
     expect(h.session.getState().quality).toEqual({ PA_bob: "poor" });
+    expect(h.session.getState().qualityDetail).toEqual({ PA_bob: "30 % packet loss" });
     h.socket().receive({ type: "connection_quality", qualities: [] });
     expect(h.session.getState().quality).toEqual({});
+  });
+
+  it("describes what the node measured for the indicator", () => {
+    const line = { participant_id: "a", quality: "poor" as const, uplink_loss_pct: 0, downlink_loss_pct: 0 };
+    expect(describeQuality(line)).toBe("");
+    expect(describeQuality({ ...line, uplink_loss_pct: 3, downlink_loss_pct: 12, rtt_ms: 420 })).toBe(
+      "12 % packet loss, 420 ms round trip",
+    );
+    expect(describeQuality({ ...line, rtt_ms: 35, downlink_kbps: 220 })).toBe("35 ms round trip, 220 kbit/s down");
   });
 
   it("grades our uplink from receiver reports between samples", () => {

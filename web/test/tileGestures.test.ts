@@ -29,6 +29,9 @@ describe("tiles with gestures", () => {
     expect(q(null)).toEqual(["good", "good", "poor"]);
     expect(q("poor")).toEqual(["poor", "good", "poor"]);
     expect(q("good", "fair")).toEqual(["fair", "good", "poor"]);
+    const detail = { bob: "30 % packet loss" };
+    const out = withGestures(tiles, { self, participants, quality: { bob: "poor" }, qualityDetail: detail, uplink: null }, []);
+    expect(out.map((t) => t.qualityDetail)).toEqual([undefined, undefined, "30 % packet loss"]);
     expect(isUnstable("poor")).toBe(true);
     expect(isUnstable("fair")).toBe(false);
   });

@@ -139,6 +139,7 @@ impl Room {
         for p in self.participants.values_mut() {
             let counts = p.downlink.meter.take();
             p.downlink_window.add(counts.expected, counts.lost);
+            p.downlink_window.set_rtt(counts.rtt_ms);
             let before = p.bandwidth.estimate();
             let after = p.bandwidth.update(
                 now,

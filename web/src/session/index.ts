@@ -15,4 +15,4 @@ export type {
 } from "./state";
 export type { TrackLike, LocalSource } from "./types";
 export { liveReactions, raisedHands, REACTION_MS, type GestureControls, type Reaction } from "./gestures";
-export { gradeQuality, worse } from "./quality";
+export { describeQuality, gradeQuality, worse } from "./quality";

@@ -17,6 +17,21 @@ const RANK: Record<Quality, number> = { good: 0, fair: 1, poor: 2 };
 /** The worse of two grades. */
 export const worse = (a: Quality, b: Quality): Quality => (RANK[a] >= RANK[b] ? a : b);
 
+/** What a line of `connection_quality` measured, for the indicator's tooltip. */
+export function describeQuality(q: ParticipantQuality): string {
+  const parts: string[] = [];
+  const loss = Math.max(q.uplink_loss_pct, q.downlink_loss_pct);
+  if (loss > 0) parts.push(`${loss} % packet loss`);
+  if (q.rtt_ms !== undefined) parts.push(`${q.rtt_ms} ms round trip`);
+  if (q.downlink_kbps !== undefined) parts.push(`${q.downlink_kbps} kbit/s down`);
+  return parts.join(", ");
+}
+
+/** Each participant's measurements from a `connection_quality` frame, described. */
+export function qualityDetails(frame: Extract<ServerFrame, { type: "connection_quality" }>): Record<string, string> {
+  return Object.fromEntries(frame.qualities.map((q) => [q.participant_id, describeQuality(q)]));
+}
+
 /** Each participant's grade from a `connection_quality` frame; absent means good. */
 export function qualityMap(frame: Extract<ServerFrame, { type: "connection_quality" }>): Record<string, Quality> {
   return Object.fromEntries(frame.qualities.map((q: ParticipantQuality) => [q.participant_id, q.quality]));

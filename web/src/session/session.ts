@@ -14,7 +14,7 @@ import { PeerLinks } from "./links";
 import { LocalTracks } from "./local";
 import { applyGestureFrame, GestureControls, isGestureFrame } from "./gestures";
 import { applyLobbyFrame, isLobbyFrame, LobbyControls } from "./lobby";
-import { qualityMap, UplinkMonitor } from "./quality";
+import { qualityDetails, qualityMap, UplinkMonitor } from "./quality";
 import { MOVE_TIMEOUT_MS } from "./move";
 import { lockNotice, mutedNotice, Notices, type Notice } from "./notices";
 import { isRosterFrame } from "./roster";
@@ -401,7 +401,7 @@ export class Session<T extends TrackLike> {
         this.notices.emit(lockNotice(this.state, frame.locked, frame.by));
         return;
       case "connection_quality":
-        this.patch({ quality: qualityMap(frame) });
+        this.patch({ quality: qualityMap(frame), qualityDetail: qualityDetails(frame) });
         return;
       case "publisher_layers":
         this.links.publisher?.setLayers(frame.track_id, frame.rids);

@@ -96,6 +96,8 @@ export interface SessionState<T extends TrackLike> {
   reactions: Reaction[];
   /** The node's grade of each participant's connection (ourselves included); absent: good. */
   quality: Record<string, Quality>;
+  /** What the node measured of each (loss, round trip, downlink estimate), described. */
+  qualityDetail: Record<string, string>;
   /** Our uplink's grade from our own connection's stats, once known. */
   uplink: Quality | null;
   fatal: FatalError | null;
@@ -117,6 +119,7 @@ export function initialState<T extends TrackLike>(): SessionState<T> {
     knocks: [],
     reactions: [],
     quality: {},
+    qualityDetail: {},
     uplink: null,
     fatal: null,
   };
@@ -142,5 +145,6 @@ export function joinedState<T extends TrackLike>(
     reactions: [],
     // A new node grades afresh.
     quality: {},
+    qualityDetail: {},
   };
 }

@@ -143,14 +143,15 @@ export function HandBadge({ name, place }: { name: string; place: number }) {
 const QUALITY_LABEL: Record<Quality, string> = { good: "good", fair: "fair", poor: "poor" };
 
 /** Signal bars: three for good, two for fair, one for poor. */
-export function QualityIndicator({ name, quality }: { name: string; quality: Quality }) {
+export function QualityIndicator({ name, quality, detail }: { name: string; quality: Quality; detail?: string }) {
   const bars = quality === "good" ? 3 : quality === "fair" ? 2 : 1;
+  const said = detail ? ` (${detail})` : "";
   return (
     <div
       className={`tile-quality quality-${quality}`}
       role="img"
-      aria-label={`${name}'s connection is ${QUALITY_LABEL[quality]}`}
-      title={`Connection: ${QUALITY_LABEL[quality]}`}
+      aria-label={`${name}'s connection is ${QUALITY_LABEL[quality]}${said}`}
+      title={`Connection: ${QUALITY_LABEL[quality]}${said}`}
       data-testid="tile-quality"
       data-quality={quality}
     >

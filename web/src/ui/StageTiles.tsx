@@ -50,6 +50,7 @@ export function TileList({ tiles, speaking, pinnedId, onTogglePin, large }: Tile
           large={large}
           handPlace={t.handPlace}
           quality={t.quality}
+          qualityDetail={t.qualityDetail}
           reactions={t.reactions}
         />
       ))}

@@ -25,6 +25,8 @@ interface Props {
   /** Place in the raised-hand line, when their hand is up. */
   handPlace?: number;
   quality?: Quality;
+  /** What the node measured of the connection, for the indicator. */
+  qualityDetail?: string;
   reactions?: Reaction[];
 }
 
@@ -86,7 +88,7 @@ export function Tile(p: Props) {
         </div>
       )}
       <div className="tile-name">
-        {p.quality && p.quality !== "good" && <QualityIndicator name={name} quality={p.quality} />}
+        {p.quality && p.quality !== "good" && <QualityIndicator name={name} quality={p.quality} detail={p.qualityDetail} />}
         {label}
       </div>
     </div>

@@ -21,6 +21,8 @@ export interface TileModel<T> {
   handPlace?: number;
   /** How well their media gets through (see tileGestures.ts). */
   quality?: Quality;
+  /** What the node measured of their connection ("12 % packet loss, 420 ms round trip"). */
+  qualityDetail?: string;
   /** Reactions floating over their tile now. */
   reactions?: Reaction[];
 }

@@ -10,6 +10,7 @@ export interface GestureState {
   self: ParticipantInfo | null;
   participants: ParticipantInfo[];
   quality: Record<string, Quality>;
+  qualityDetail?: Record<string, string>;
   uplink: Quality | null;
 }
 
@@ -21,10 +22,12 @@ export function withGestures<T>(tiles: TileModel<T>[], s: GestureState, reaction
     const node = s.quality[t.id] ?? "good";
     const quality = t.isSelf && s.uplink ? worse(node, s.uplink) : node;
     const mine = reactions.filter((r) => r.participantId === t.id);
+    const detail = s.qualityDetail?.[t.id];
     return {
       ...t,
       ...(place > 0 && { handPlace: place }),
       quality,
+      ...(detail && { qualityDetail: detail }),
       ...(mine.length > 0 && { reactions: mine }),
     };
   });
