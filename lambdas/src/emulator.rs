@@ -57,6 +57,11 @@ const OUTBOX_CAPACITY: usize = 1024;
 /// Messages up to this size are read whole, so one over [`MAX_MESSAGE_BYTES`] can be refused
 /// with a proper close frame (1009) instead of a reset; beyond it the socket is dropped.
 const READ_LIMIT_BYTES: usize = 8 * MAX_MESSAGE_BYTES;
+/// tungstenite zero-fills its whole read buffer before every read attempt, including the
+/// many that find nothing; at the default 128 KiB that memset was a fifth of `veet dev`'s
+/// instructions under media load (callgrind, `scripts/profile-sfu.sh`). Frames are small;
+/// a larger one grows the buffer as it needs.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 enum Outgoing {
     Text(String),
@@ -391,6 +396,7 @@ async fn upgrade(
     }
     ws.max_message_size(READ_LIMIT_BYTES)
         .max_frame_size(READ_LIMIT_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| serve_socket(emu, connection_id, host, socket, rx))
 }
 

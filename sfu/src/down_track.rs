@@ -4,7 +4,7 @@
 //! forwarder's [`DownPath`], and passes the subscriber's keyframe requests up to the
 //! publisher for the layer being forwarded. The packets themselves never pass through it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ pub struct DownControl {
     current: AtomicU8,
     /// Layers the forwarder should hand over: the current one and the target.
     mask: AtomicU8,
+    /// The subscriber answered an offer carrying this track. Until then its sender's
+    /// parameters are only the offer's, so nothing may be sent on it.
+    negotiated: AtomicBool,
 }
 
 fn encode(layer: Option<u8>) -> u8 {
@@ -48,6 +51,7 @@ impl DownControl {
             target: AtomicU8::new(encode(target)),
             current: AtomicU8::new(NONE),
             mask: AtomicU8::new(layer_bit(target)),
+            negotiated: AtomicBool::new(false),
         }
     }
 
@@ -58,6 +62,10 @@ impl DownControl {
 
     pub(crate) fn target(&self) -> Option<u8> {
         decode(self.target.load(Ordering::Relaxed))
+    }
+
+    fn is_negotiated(&self) -> bool {
+        self.negotiated.load(Ordering::Relaxed)
     }
 
     pub(crate) fn current(&self) -> Option<u8> {
@@ -92,6 +100,7 @@ pub struct DownTrack {
     key: u64,
     changes: mpsc::Sender<Change>,
     control: Arc<DownControl>,
+    bind_wanted: Arc<Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -120,7 +129,7 @@ impl DownTrack {
             key,
             changes.clone(),
             control.clone(),
-            bind_wanted,
+            bind_wanted.clone(),
             parts,
         ));
         Self {
@@ -128,7 +137,16 @@ impl DownTrack {
             key,
             changes,
             control,
+            bind_wanted,
             task,
+        }
+    }
+
+    /// The subscriber's answer to an offer carrying this track was applied: it may bind
+    /// (now, rather than at the path's next ask).
+    pub fn mark_negotiated(&self) {
+        if !self.control.negotiated.swap(true, Ordering::Relaxed) {
+            self.bind_wanted.notify_one();
         }
     }
 
@@ -170,6 +188,11 @@ async fn down_track_task(
     loop {
         tokio::select! {
             () = bind_wanted.notified() => {
+                // Before the answer the sender's codecs are the offer's: a codec the
+                // subscriber then refuses would already be on the wire.
+                if !control.is_negotiated() {
+                    continue;
+                }
                 let binding = binding(&sender, &forwarder).await;
                 readable = true;
                 if changes.send(Change::Bound(key, binding)).is_err() {

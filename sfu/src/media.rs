@@ -6,9 +6,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use rtc::interceptor::{Attribute, Packet, Registry, Slot, TaggedPacket};
-use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, SenderReportBuilder,
+    TwccReceiverBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+    configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -53,6 +56,30 @@ pub struct PeerFactory {
     extra_interceptors: Option<RegistryHook>,
 }
 
+/// Which way media flows on a connection. Every outbound packet passes every interceptor of
+/// the chain, each moving it through its own queue, so a connection gets only the ones its
+/// direction uses: a node's publisher connection only receives, its subscriber connection only
+/// sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaFlow {
+    /// Receives media: NACK generator, TWCC feedback, receiver reports.
+    Inbound,
+    /// Sends media: NACK responder (retransmissions), sender reports.
+    Outbound,
+    /// Both (a synthetic client's connections, tests).
+    Both,
+}
+
+impl MediaFlow {
+    fn receives(self) -> bool {
+        self != MediaFlow::Outbound
+    }
+
+    fn sends(self) -> bool {
+        self != MediaFlow::Inbound
+    }
+}
+
 /// Adds interceptors of the caller's own to every connection's chain (the synthetic peer's
 /// policed link, for one).
 pub type RegistryHook = Arc<dyn Fn(Registry) -> Registry + Send + Sync>;
@@ -76,19 +103,20 @@ impl PeerFactory {
         self
     }
 
-    /// A new peer connection reporting to `handler`.
+    /// A new peer connection reporting to `handler`, media flowing both ways.
     pub async fn build(
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
-        self.build_with(handler, None).await
+        self.build_with(handler, MediaFlow::Both, None).await
     }
 
-    /// A new peer connection whose receiver reports (of what this end sends) are counted in
-    /// `downlink`.
+    /// A new peer connection for media flowing `flow`; the receiver reports (of what this
+    /// end sends) are counted in `downlink`, if given.
     pub async fn build_with(
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
+        flow: MediaFlow,
         downlink: Option<Arc<DownlinkMeter>>,
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
         let attempts = match self.config.udp_ports {
@@ -100,7 +128,7 @@ impl PeerFactory {
         // process): walk on until one binds.
         for _ in 0..attempts.min(64) {
             match self
-                .try_build(handler.clone(), self.pick_port(), downlink.clone())
+                .try_build(handler.clone(), self.pick_port(), flow, downlink.clone())
                 .await
             {
                 Ok(pc) => return Ok(pc),
@@ -155,6 +183,7 @@ impl PeerFactory {
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
         port: u16,
+        flow: MediaFlow,
         downlink: Option<Arc<DownlinkMeter>>,
     ) -> anyhow::Result<Arc<dyn PeerConnection>> {
         let mut media = MediaEngine::default();
@@ -175,7 +204,7 @@ impl PeerFactory {
             RtpCodecKind::Video,
             None,
         )?;
-        let registry = interceptors(&mut media)?;
+        let registry = interceptors(&mut media, flow)?;
         // Application-most slot: every interceptor has seen inbound RTCP before the tap.
         let mut registry = registry.with(
             Slot::from(14_000),
@@ -235,8 +264,9 @@ const ICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 const MAX_NACKS_PER_PACKET: u16 = 4;
 
 /// rtc's default chain (NACK, RTCP reports, TWCC feedback, simulcast header extensions),
-/// with [`MAX_NACKS_PER_PACKET`].
-fn interceptors(media: &mut MediaEngine) -> anyhow::Result<Registry> {
+/// with [`MAX_NACKS_PER_PACKET`], holding what `flow` uses. The media engine offers the same
+/// feedback and extensions whatever the flow, so the SDP does not change.
+fn interceptors(media: &mut MediaEngine, flow: MediaFlow) -> anyhow::Result<Registry> {
     for parameter in ["", "pli"] {
         media.register_feedback(
             RTCPFeedback {
@@ -246,17 +276,28 @@ fn interceptors(media: &mut MediaEngine) -> anyhow::Result<Registry> {
             RtpCodecKind::Video,
         );
     }
-    let registry = Registry::new()
-        .with(Slot::NackResponder, NackResponderBuilder::new().build())
-        .with(
-            Slot::NackGenerator,
-            NackGeneratorBuilder::new()
-                .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
-                .build(),
-        );
     configure_simulcast_extension_headers(media)?;
-    let registry = configure_twcc_receiver_only(registry, media)?;
-    Ok(configure_rtcp_reports(registry))
+    // Registers TWCC's feedback and extension with the media engine; the registry it returns
+    // is dropped, and the interceptor added below where this end receives.
+    configure_twcc_receiver_only(Registry::new(), media)?;
+    let mut registry = Registry::new();
+    if flow.sends() {
+        registry = registry
+            .with(Slot::NackResponder, NackResponderBuilder::new().build())
+            .with(Slot::SenderReport, SenderReportBuilder::new().build());
+    }
+    if flow.receives() {
+        registry = registry
+            .with(
+                Slot::NackGenerator,
+                NackGeneratorBuilder::new()
+                    .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+                    .build(),
+            )
+            .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build())
+            .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build());
+    }
+    Ok(registry)
 }
 
 /// Counts NACKs and hands PLI/FIR to the application, so the SFU can forward keyframe

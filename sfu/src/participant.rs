@@ -44,6 +44,8 @@ pub struct Participant {
     pub offered_sources: HashMap<String, TrackSource>,
     /// Others' track id → the down track and its sender on `subscriber`.
     pub down_tracks: HashMap<String, (DownTrack, Arc<dyn RtpSender>)>,
+    /// The down tracks the outstanding subscriber offer carries; its answer lets them send.
+    pub offered_down_tracks: Vec<String>,
     /// Others' track id → how this participant displays it (adaptive stream).
     pub views: HashMap<String, TrackView>,
     /// The ids its publisher connection gives the audio level and video orientation
@@ -70,6 +72,7 @@ impl Participant {
             pending_candidates: HashMap::new(),
             offered_sources: HashMap::new(),
             down_tracks: HashMap::new(),
+            offered_down_tracks: Vec::new(),
             views: HashMap::new(),
             audio_level_id: None,
             video_orientation_id: None,

@@ -2,7 +2,7 @@
 //! offers (renegotiated as tracks come and go) and candidates that arrive early.
 
 use super::*;
-use crate::media::{extension_id, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
+use crate::media::{extension_id, MediaFlow, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
 use veet_core::sdp::simulcast_rids;
 
 impl Room {
@@ -20,7 +20,11 @@ impl Room {
         let pc = self
             .ctx
             .factory
-            .build(self.peer_events(p, PeerRole::Publisher))
+            .build_with(
+                self.peer_events(p, PeerRole::Publisher),
+                MediaFlow::Inbound,
+                None,
+            )
             .await?;
         if let Some(p) = self.participants.get_mut(participant_id) {
             p.publisher = Some(pc.clone());
@@ -99,6 +103,17 @@ impl Room {
                 let offer = self.local_sdp(&pc).await;
                 pc.set_remote_description(RTCSessionDescription::answer(sdp.clone())?)
                     .await?;
+                // A refused track is taken off before any down track may send (they bind
+                // only once answered, below); its removal marks the negotiation dirty, so
+                // the answer step re-offers.
+                self.drop_unsupported(participant_id, &offer, &sdp).await;
+                if let Some(p) = self.participants.get_mut(participant_id) {
+                    for id in std::mem::take(&mut p.offered_down_tracks) {
+                        if let Some((down, _)) = p.down_tracks.get(&id) {
+                            down.mark_negotiated();
+                        }
+                    }
+                }
                 self.flush_candidates(participant_id, PeerRole::Subscriber)
                     .await;
                 let next = match self.participants.get_mut(participant_id) {
@@ -108,7 +123,6 @@ impl Room {
                 if next == NegotiationStep::SendOffer {
                     self.send_offer(participant_id).await;
                 }
-                self.drop_unsupported(participant_id, &offer, &sdp).await;
             }
             (_, Signal::Candidate { candidate }) => {
                 let init = RTCIceCandidateInit {
@@ -210,6 +224,7 @@ impl Room {
             return;
         };
         let connection_id = p.connection_id.clone();
+        let carried: Vec<String> = p.down_tracks.keys().cloned().collect();
         let result: anyhow::Result<()> = async {
             let offer = pc.create_offer(None).await?;
             pc.set_local_description(offer).await?;
@@ -226,10 +241,17 @@ impl Room {
             Ok(())
         }
         .await;
-        if let Err(e) = result {
-            tracing::warn!(participant = participant_id, error = %e, "subscriber offer failed");
-            if let Some(p) = self.participants.get_mut(participant_id) {
-                p.negotiation.offer_failed(Instant::now());
+        match result {
+            Ok(()) => {
+                if let Some(p) = self.participants.get_mut(participant_id) {
+                    p.offered_down_tracks = carried;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(participant = participant_id, error = %e, "subscriber offer failed");
+                if let Some(p) = self.participants.get_mut(participant_id) {
+                    p.negotiation.offer_failed(Instant::now());
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Published tracks: forwarding a new one to every subscriber, removing one that ended.
 
 use super::*;
-use crate::media::{AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
+use crate::media::{MediaFlow, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI};
 use veet_core::sdp::refused_tracks;
 
 impl Room {
@@ -136,6 +136,7 @@ impl Room {
                     .factory
                     .build_with(
                         self.peer_events(s, PeerRole::Subscriber),
+                        MediaFlow::Outbound,
                         Some(s.downlink.meter.clone()),
                     )
                     .await
