@@ -1,17 +1,17 @@
-// PENDING (not run by `npm test`: it fails today, see issue 13's note). After the camera is
-// switched, Chromium stops encoding the simulcast sender (h layer framesEncoded freezes,
-// frameWidth 0) although the new track is live; turning all encodings on around
-// replaceTrack did not help. Run: node --test pending/camera-switch.js (DEBUG_DEVICES=1 prints stats).
-
-// Switching devices mid-call from the Settings dialog. Ann has two fake cameras; she picks
-// the other one: her publisher keeps the same transceiver (same mid) with a new track, no new
+// Switching devices mid-call from the Settings dialog. Ann has three fake cameras and picks
+// another one: her publisher keeps the same transceiver (same mid) with a new track, no new
 // offer is made (no `answer` comes back), and Bob keeps decoding her video.
+//
+// Chromium's second fake camera (fake_device_1) is a depth camera: it captures Y16, which
+// plays in a <video> but which WebRTC's encoders drop, so a sender given it goes quiet. The
+// third (fake_device_2) is an ordinary camera (MJPEG), so that is the one Ann switches to.
+// DEBUG_DEVICES=1 prints the sender's and receiver's stats.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { launchParticipant } from "../lib/browser.js";
-import { inboundVideo, joinAs, outboundVideo, tile, tileTrackId, waitForVideo } from "../lib/meeting.js";
-import { startVeet } from "../lib/server.js";
+import { launchParticipant } from "./lib/browser.js";
+import { inboundVideo, joinAs, outboundVideo, tile, tileTrackId, waitForVideo } from "./lib/meeting.js";
+import { startVeet } from "./lib/server.js";
 
 const CODE = "dev-swch-abc";
 
@@ -47,7 +47,7 @@ describe("devices in the call", () => {
 
   before(async () => {
     server = await startVeet();
-    people.Ann = await launchParticipant(server.url, { cameras: 2 });
+    people.Ann = await launchParticipant(server.url, { cameras: 3 });
     people.Bob = await launchParticipant(server.url);
     await joinAs(people.Ann.page, `/${CODE}`, "Ann");
     await joinAs(people.Bob.page, `/${CODE}`, "Bob");
@@ -77,8 +77,9 @@ describe("devices in the call", () => {
     await dialog.waitFor();
     const camera = dialog.getByLabel("Camera");
     const options = await camera.locator("option").allTextContents();
-    assert.equal(options.length, 2, `two fake cameras: ${options}`);
-    const other = options.find((o) => o !== before.label);
+    assert.equal(options.length, 3, `three fake cameras: ${options}`);
+    const other = options.find((o) => o !== before.label && o.includes("fake_device_2"));
+    assert.ok(other, `an ordinary second camera: ${options}`);
     await camera.selectOption({ label: other });
     // The speaker picker is there (Chromium has setSinkId) and the mic shows its level.
     await dialog.getByLabel("Speaker").waitFor();
