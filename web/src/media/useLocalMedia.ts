@@ -3,7 +3,8 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { fallbackFor, fallbackNotice } from "./deviceFallback";
-import { acquire, listDevices, type DeviceLists, type MediaErrorKind } from "./devices";
+import { acquire, listDevices, mediaErrorMessage, type DeviceLists, type MediaErrorKind } from "./devices";
+import { openInstead } from "./switchDevice";
 
 export interface LocalMediaState {
   camera: MediaStreamTrack | null;
@@ -85,8 +86,14 @@ export function useLocalMedia(): LocalMedia {
 
   const openCamera = useCallback(
     async (deviceId?: string) => {
-      const r = await acquire("video", deviceId || undefined);
-      ref.current.camera?.stop();
+      const old = ref.current.camera;
+      const r = await openInstead(() => acquire("video", deviceId || undefined), old);
+      if (r.kept) {
+        update({ cameraId: old?.getSettings().deviceId ?? ref.current.cameraId });
+        tell(`${mediaErrorMessage(r.error ?? "other", "camera")} Still using the one you had.`);
+        return old;
+      }
+      if (old !== r.track) old?.stop();
       update({
         camera: r.track,
         cameraOn: !!r.track,
@@ -100,9 +107,15 @@ export function useLocalMedia(): LocalMedia {
 
   const openMic = useCallback(
     async (deviceId?: string) => {
-      const r = await acquire("audio", deviceId || undefined);
-      const wasOn = ref.current.mic ? ref.current.micOn : true;
-      ref.current.mic?.stop();
+      const old = ref.current.mic;
+      const r = await openInstead(() => acquire("audio", deviceId || undefined), old);
+      if (r.kept) {
+        update({ micId: old?.getSettings().deviceId ?? ref.current.micId });
+        tell(`${mediaErrorMessage(r.error ?? "other", "microphone")} Still using the one you had.`);
+        return old;
+      }
+      const wasOn = old ? ref.current.micOn : true;
+      if (old !== r.track) old?.stop();
       if (r.track) r.track.enabled = wasOn;
       update({
         mic: r.track,
