@@ -9,28 +9,16 @@
 # Not a test: nothing here passes or fails on speed.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
 command -v valgrind >/dev/null || {
   sudo=""
   [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
   $sudo apt-get install -y -qq valgrind >/dev/null
 }
-cargo build --release -p veet
-veet="$root/target/release/veet"
-node="${VEET_BENCH_NODE:-$veet}"
 window="${WINDOW:-10}"
 out="$(mktemp -d)"
-export VEET_TOKEN_SECRET="${VEET_TOKEN_SECRET:-bench-secret}"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=error valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
-  "$node" dev --port "$port" >"$out/node.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 600); do
-  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+bench_wrap="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.out"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench-dev.sh" "$out/node.log"
+node="${VEET_BENCH_NODE:-$veet}"
 
 forwarded() {
   curl -s "http://127.0.0.1:$port/metrics" | awk '/^veet_sfu_packets_forwarded_total/ {print $2}'

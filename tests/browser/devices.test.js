@@ -9,9 +9,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { launchParticipant } from "./lib/browser.js";
-import { inboundVideo, joinAs, outboundVideo, tile, tileTrackId, waitForVideo } from "./lib/meeting.js";
-import { startVeet } from "./lib/server.js";
+import { inboundVideo, outboundVideo, tile, tileTrackId } from "./lib/meeting.js";
+import { annAndBob } from "./lib/pair.js";
 
 const CODE = "dev-swch-abc";
 
@@ -42,22 +41,15 @@ const decoded = (page) =>
   });
 
 describe("devices in the call", () => {
-  let server;
-  const people = {};
+  let meeting;
+  let people;
 
   before(async () => {
-    server = await startVeet();
-    people.Ann = await launchParticipant(server.url, { cameras: 3 });
-    people.Bob = await launchParticipant(server.url);
-    await joinAs(people.Ann.page, `/${CODE}`, "Ann");
-    await joinAs(people.Bob.page, `/${CODE}`, "Bob");
-    await waitForVideo(people.Bob.page, "Ann");
+    meeting = await annAndBob(CODE, { ann: { cameras: 3 } });
+    people = meeting.people;
   });
 
-  after(async () => {
-    for (const p of Object.values(people)) await p.close();
-    await server?.stop();
-  });
+  after(async () => meeting?.close());
 
   test("switching the camera keeps the transceiver, makes no offer, and Bob keeps decoding", async () => {
     const ann = people.Ann.page;

@@ -5,28 +5,21 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { launchParticipant } from "./lib/browser.js";
-import { joinAs, tile, waitForVideo } from "./lib/meeting.js";
-import { startVeet } from "./lib/server.js";
+import { tile } from "./lib/meeting.js";
+import { annAndBob } from "./lib/pair.js";
 
 const CODE = "gst-hand-abc";
 
 describe("hands, reactions and connection quality", () => {
-  let server;
-  const people = {};
+  let meeting;
+  let people;
 
   before(async () => {
-    server = await startVeet({ env: { VEET_SFU_FAULT_UPLINK_LOSS: "Bob=30" } });
-    for (const name of ["Ann", "Bob"]) people[name] = await launchParticipant(server.url);
-    await joinAs(people.Ann.page, `/${CODE}`, "Ann");
-    await joinAs(people.Bob.page, `/${CODE}`, "Bob");
-    await waitForVideo(people.Bob.page, "Ann");
+    meeting = await annAndBob(CODE, { env: { VEET_SFU_FAULT_UPLINK_LOSS: "Bob=30" } });
+    people = meeting.people;
   });
 
-  after(async () => {
-    for (const p of Object.values(people)) await p.close();
-    await server?.stop();
-  });
+  after(async () => meeting?.close());
 
   test("a raised hand shows on the other's screen, first in the people panel", async () => {
     const ann = people.Ann.page;
