@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { REPO_ROOT, VeetConfig, webhookEnvironment } from './config';
+import { publicEcsInstances } from './instances';
 import { acknowledgeCdkManagedWildcards, acknowledgeWildcardResources } from './nag';
 import { SecretName, Secrets } from './secrets';
 import { CONNECTIONS_WILDCARD_REASON } from './signaling';
@@ -59,34 +60,15 @@ export class Sfu extends Construct {
       'Health and metrics from inside the VPC',
     );
 
-    const instanceType = new ec2.InstanceType(config.sfuInstanceType);
-    const arm = instanceType.architecture === ec2.InstanceArchitecture.ARM_64;
-
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
 
-    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Instances', {
+    this.autoScalingGroup = publicEcsInstances(this, 'Instances', {
       vpc,
-      // Public subnets and public IPs: participants send media straight to the instance.
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      associatePublicIpAddress: true,
-      instanceType,
-      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
-        arm ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
-      ),
+      instanceType: config.sfuInstanceType,
       securityGroup: this.securityGroup,
-      requireImdsv2: true,
-      blockDevices: [
-        {
-          deviceName: '/dev/xvda',
-          volume: autoscaling.BlockDeviceVolume.ebs(30, {
-            encrypted: true,
-            volumeType: autoscaling.EbsDeviceVolumeType.GP3,
-          }),
-        },
-      ],
       minCapacity: 1,
       // One task per instance, plus one spare so a rolling deploy can start a new task
       // before the old one drains.
@@ -122,6 +104,8 @@ export class Sfu extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const healthUrl = `http://127.0.0.1:${config.sfuHttpPort}/healthz`;
+    // The image is built for the instances' architecture.
+    const arm = new ec2.InstanceType(config.sfuInstanceType).architecture === ec2.InstanceArchitecture.ARM_64;
     taskDefinition.addContainer('sfu', {
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
         file: 'Dockerfile',

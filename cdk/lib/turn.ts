@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { VeetConfig } from './config';
+import { publicEcsInstances } from './instances';
 import { acknowledgeCdkManagedWildcards } from './nag';
 
 export interface TurnProps {
@@ -89,27 +90,10 @@ export class Turn extends Construct {
       'Relayed media from SFU nodes (coturn only lets in peers a client gave permission to)',
     );
 
-    const instanceType = new ec2.InstanceType(config.turnInstanceType);
-    const arm = instanceType.architecture === ec2.InstanceArchitecture.ARM_64;
-    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Instances', {
+    this.autoScalingGroup = publicEcsInstances(this, 'Instances', {
       vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      associatePublicIpAddress: true,
-      instanceType,
-      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
-        arm ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
-      ),
+      instanceType: config.turnInstanceType,
       securityGroup: this.securityGroup,
-      requireImdsv2: true,
-      blockDevices: [
-        {
-          deviceName: '/dev/xvda',
-          volume: autoscaling.BlockDeviceVolume.ebs(30, {
-            encrypted: true,
-            volumeType: autoscaling.EbsDeviceVolumeType.GP3,
-          }),
-        },
-      ],
       minCapacity: config.turnCount,
       maxCapacity: config.turnCount,
     });
