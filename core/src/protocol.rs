@@ -182,9 +182,8 @@ pub struct ParticipantInfo {
     pub hand_raised_at: Option<u64>,
 }
 
-/// How well a participant's media gets through, for the tile's indicator (ordered from
-/// best to worst).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+/// How well a participant's media gets through, for the tile's indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Quality {
     Good,
@@ -206,7 +205,8 @@ pub struct ParticipantQuality {
     #[ts(optional)]
     pub rtt_ms: Option<u32>,
     /// What the node estimates it can send this participant, in kbit/s, once loss has
-    /// limited the link (absent while nothing has).
+    /// limited the link (absent while nothing has). Shown, not graded: the estimate follows
+    /// what the participant is sent, so a clean link that only carries small tiles reads low.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub downlink_kbps: Option<u32>,
@@ -223,16 +223,6 @@ impl Quality {
             Quality::Fair
         } else {
             Quality::Good
-        }
-    }
-
-    /// The grade for a downlink that carries `kbps`: below 400 kbit/s only the smallest video
-    /// layers fit, below 150 (a node's estimate stops at 100) hardly one beside the audio.
-    pub fn grade_bandwidth(kbps: Option<u32>) -> Quality {
-        match kbps {
-            Some(k) if k < 150 => Quality::Poor,
-            Some(k) if k < 400 => Quality::Fair,
-            _ => Quality::Good,
         }
     }
 }
@@ -819,15 +809,6 @@ mod tests {
         assert_eq!(Quality::grade(0, Some(300)), Quality::Fair);
         assert_eq!(Quality::grade(10, None), Quality::Poor);
         assert_eq!(Quality::grade(0, Some(600)), Quality::Poor);
-        assert_eq!(Quality::grade_bandwidth(None), Quality::Good);
-        assert_eq!(Quality::grade_bandwidth(Some(2_000)), Quality::Good);
-        assert_eq!(Quality::grade_bandwidth(Some(399)), Quality::Fair);
-        assert_eq!(Quality::grade_bandwidth(Some(100)), Quality::Poor);
-        assert_eq!(
-            Quality::Fair.max(Quality::Poor),
-            Quality::Poor,
-            "worst wins"
-        );
     }
 
     #[test]

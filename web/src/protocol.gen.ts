@@ -90,7 +90,8 @@ downlink_loss_pct: number,
 rtt_ms?: number, 
 /**
  * What the node estimates it can send this participant, in kbit/s, once loss has
- * limited the link (absent while nothing has).
+ * limited the link (absent while nothing has). Shown, not graded: the estimate follows
+ * what the participant is sent, so a clean link that only carries small tiles reads low.
  */
 downlink_kbps?: number, };
 
