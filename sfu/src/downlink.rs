@@ -8,6 +8,7 @@
 //! one packet in [`RETRANSMIT_SHARE`] of those sent. On a link that is already dropping
 //! packets, answering every NACK only adds to the loss.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -176,6 +177,51 @@ impl LossCounter {
     }
 }
 
+/// Packets remembered per stream in a [`SentLog`]: more than a second of a camera's top
+/// layer, longer than receivers take between reports.
+const SENT_LOG: usize = 512;
+
+/// What the node sent on one stream: how many packets had gone out when the packet with a
+/// given sequence number did. A receiver report covers packets up to its highest sequence
+/// number, not up to when it arrives, so that is the count to difference: the total at the
+/// report's arrival also holds packets sent after it was written, which made those gaps
+/// show as loss on the next report.
+#[derive(Debug)]
+pub struct SentLog {
+    ssrc: u32,
+    total: u64,
+    recent: VecDeque<(u16, u64)>,
+}
+
+impl SentLog {
+    pub fn new(ssrc: u32) -> Self {
+        Self {
+            ssrc,
+            total: 0,
+            recent: VecDeque::with_capacity(SENT_LOG),
+        }
+    }
+
+    /// The packet with sequence number `seq` went out.
+    pub fn sent(&mut self, seq: u16) {
+        self.total += 1;
+        if self.recent.len() == SENT_LOG {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((seq, self.total));
+    }
+
+    /// Packets sent up to and including the last one numbered `seq`; all so far when that
+    /// one is no longer remembered.
+    pub fn sent_through(&self, seq: u16) -> u64 {
+        self.recent
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == seq)
+            .map_or(self.total, |(_, n)| *n)
+    }
+}
+
 /// Retransmissions the link can afford: [`RETRANSMIT_SHARE`] of a token per packet sent,
 /// one per packet asked for.
 #[derive(Debug)]
@@ -215,8 +261,8 @@ pub struct DownlinkTap {
     counter: LossCounter,
     rtt: RttEstimator,
     budget: RetransmitBudget,
-    /// Packets sent per SSRC, for [`LossCounter::observe`].
-    sent: Vec<(u32, u64)>,
+    /// What was sent per SSRC, for [`LossCounter::observe`].
+    sent: Vec<SentLog>,
 }
 
 impl DownlinkTap {
@@ -246,8 +292,8 @@ impl DownlinkTap {
                 let sent = self
                     .sent
                     .iter()
-                    .find(|(s, _)| *s == r.ssrc)
-                    .map_or(0, |(_, n)| *n);
+                    .find(|l| l.ssrc == r.ssrc)
+                    .map_or(0, |l| l.sent_through(r.last_sequence_number as u16));
                 let (l, e) = self.counter.observe(r, sent);
                 lost += l;
                 expected += e;
@@ -306,12 +352,14 @@ impl PacketTap for DownlinkTap {
         if let Packet::Rtp(p) = &msg.message.packet {
             self.meter.sent(p.payload.len());
             self.budget.sent();
-            let ssrc = p.header.ssrc;
-            if let Some((_, n)) = self.sent.iter_mut().find(|(s, _)| *s == ssrc) {
-                *n += 1;
+            let (ssrc, seq) = (p.header.ssrc, p.header.sequence_number);
+            if let Some(log) = self.sent.iter_mut().find(|l| l.ssrc == ssrc) {
+                log.sent(seq);
             } else if self.sent.len() < 512 {
                 // A connection carries a few streams per track; the list stays short.
-                self.sent.push((ssrc, 1));
+                let mut log = SentLog::new(ssrc);
+                log.sent(seq);
+                self.sent.push(log);
             }
         }
     }
@@ -352,6 +400,40 @@ mod tests {
         assert_eq!(c.observe(&report(1, 1100, 32), 1070), (2, 70));
         // Gaps the node did not send, and nothing else lost: a clean downlink.
         assert_eq!(c.observe(&report(1, 1200, 62), 1140), (0, 70));
+    }
+
+    #[test]
+    fn the_sent_count_is_taken_where_the_report_stops() {
+        let mut log = SentLog::new(1);
+        // 1000..1100 with every third number missing upstream, then five more.
+        for seq in (1000..1100u16).filter(|s| s % 3 != 0) {
+            log.sent(seq);
+        }
+        let through = log.sent_through(1099);
+        for seq in 1100..1105u16 {
+            log.sent(seq);
+        }
+        assert_eq!(
+            log.sent_through(1099),
+            through,
+            "later packets are not counted"
+        );
+        assert_eq!(log.sent_through(1104), through + 5);
+        assert_eq!(log.sent_through(7), through + 5, "forgotten: all so far");
+        // Numbers wrap; the last packet with a number is the one counted.
+        let mut log = SentLog::new(1);
+        for seq in (65_530..=65_535u16).chain(0..3) {
+            log.sent(seq);
+        }
+        assert_eq!(log.sent_through(65_535), 6);
+        assert_eq!(log.sent_through(2), 9);
+        // Only the last SENT_LOG packets are remembered.
+        let mut log = SentLog::new(1);
+        for seq in 0..(SENT_LOG as u16 + 10) {
+            log.sent(seq);
+        }
+        assert_eq!(log.sent_through(5), SENT_LOG as u64 + 10);
+        assert_eq!(log.sent_through(20), 21);
     }
 
     #[test]
