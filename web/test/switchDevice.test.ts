@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { MediaErrorKind } from "../src/media/devices";
-import { openInstead, type Opened } from "../src/media/switchDevice";
+import { keptNotice, openInstead, type Opened } from "../src/media/switchDevice";
 
 class FakeTrack {
   readyState = "live";
@@ -49,6 +49,7 @@ describe("opening another device", () => {
     const r = await openInstead(opener(["no_device"]).open, old);
     expect(r).toEqual({ track: old, error: "no_device", kept: true });
     expect(old.readyState).toBe("live");
+    expect(keptNotice("camera", r.error)).toBe("No camera was found. Still using the one you had.");
   });
 
   it("reports the error when there was nothing to keep", async () => {

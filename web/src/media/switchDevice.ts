@@ -3,7 +3,7 @@
 // old track is stopped and the device asked for again. A device that will not open does not
 // take away the one that works: the old track is kept and the error reported.
 
-import type { MediaErrorKind } from "./devices";
+import { mediaErrorMessage, type MediaErrorKind } from "./devices";
 
 export interface TrackLike {
   readonly readyState: string;
@@ -30,4 +30,9 @@ export async function openInstead<T extends TrackLike>(open: () => Promise<Opene
   }
   if (!r.track && old && old.readyState === "live") return { track: old, error: r.error, kept: true };
   return { track: r.track, error: r.error, kept: false };
+}
+
+/** What the user is told when the new device failed and the old one stays. */
+export function keptNotice(device: "camera" | "microphone", error: MediaErrorKind | null): string {
+  return `${mediaErrorMessage(error ?? "other", device)} Still using the one you had.`;
 }

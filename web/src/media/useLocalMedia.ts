@@ -3,8 +3,8 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { fallbackFor, fallbackNotice } from "./deviceFallback";
-import { acquire, listDevices, mediaErrorMessage, type DeviceLists, type MediaErrorKind } from "./devices";
-import { openInstead } from "./switchDevice";
+import { acquire, listDevices, type DeviceLists, type MediaErrorKind } from "./devices";
+import { keptNotice, openInstead } from "./switchDevice";
 
 export interface LocalMediaState {
   camera: MediaStreamTrack | null;
@@ -90,7 +90,7 @@ export function useLocalMedia(): LocalMedia {
       const r = await openInstead(() => acquire("video", deviceId || undefined), old);
       if (r.kept) {
         update({ cameraId: old?.getSettings().deviceId ?? ref.current.cameraId });
-        tell(`${mediaErrorMessage(r.error ?? "other", "camera")} Still using the one you had.`);
+        tell(keptNotice("camera", r.error));
         return old;
       }
       if (old !== r.track) old?.stop();
@@ -111,7 +111,7 @@ export function useLocalMedia(): LocalMedia {
       const r = await openInstead(() => acquire("audio", deviceId || undefined), old);
       if (r.kept) {
         update({ micId: old?.getSettings().deviceId ?? ref.current.micId });
-        tell(`${mediaErrorMessage(r.error ?? "other", "microphone")} Still using the one you had.`);
+        tell(keptNotice("microphone", r.error));
         return old;
       }
       const wasOn = old ? ref.current.micOn : true;
